@@ -1,0 +1,103 @@
+//! The validated config written back as YAML in the file's own schema, so that `parse(to_yaml(c)) == c`.
+
+use crate::model::{ApplianceConfig, Device};
+use crate::schema::{
+    FileAdmin, FileConfig, FileDevice, FileEal, FileMbufs, FileNeighbours, FilePort, FileRoute,
+    FileWorkers,
+};
+
+impl ApplianceConfig {
+    /// The config as YAML that [`crate::parse`] reads back to an equal config (every field explicit, each
+    /// route with its port).
+    pub fn to_yaml(&self) -> String {
+        // Serializing plain structs of strings, numbers and sequences cannot fail.
+        serde_yaml::to_string(&to_file(self)).unwrap_or_default()
+    }
+}
+
+fn to_file(config: &ApplianceConfig) -> FileConfig {
+    let eal = &config.eal;
+    let workers = &config.workers;
+    let neighbours = &config.neighbours;
+    FileConfig {
+        eal: FileEal {
+            file_prefix: eal.file_prefix.clone(),
+            main_lcore: eal.main_lcore.into(),
+            hugepages: eal.hugepages,
+            memory_mb: eal.memory_mb.into(),
+            in_memory: eal.in_memory,
+            log_level: eal.log_level,
+            extra_args: eal.extra_args.clone(),
+        },
+        workers: FileWorkers {
+            lcores: workers.lcores.iter().map(|&l| l.into()).collect(),
+            cpus: (!workers.cpus.is_empty()).then(|| {
+                workers
+                    .cpus
+                    .iter()
+                    .map(|(&l, &c)| (l.into(), c.into()))
+                    .collect()
+            }),
+            burst: workers.burst.into(),
+            idle_sleep_us: saturating_u64(workers.idle_sleep.as_micros()),
+        },
+        mbufs: FileMbufs {
+            per_port: config.mbufs.per_port.into(),
+            cache: config.mbufs.cache.into(),
+        },
+        ports: config.ports.iter().map(to_file_port).collect(),
+        routes: config
+            .routes
+            .iter()
+            .map(|r| FileRoute {
+                to: r.to.to_string(),
+                via: r.via.to_string(),
+                port: Some(r.port.clone()),
+            })
+            .collect(),
+        vips: config.vips.iter().map(ToString::to_string).collect(),
+        neighbours: FileNeighbours {
+            reachable_s: neighbours.reachable.as_secs(),
+            stale_gc_s: neighbours.stale_gc.as_secs(),
+            retransmit_ms: saturating_u64(neighbours.retransmit.as_millis()),
+            max_probes: neighbours.max_probes.into(),
+            queue_per_neighbour: count(neighbours.queue_per_neighbour),
+            queue_total: count(neighbours.queue_total),
+        },
+        admin: FileAdmin {
+            socket: config.admin.socket.to_string_lossy().into_owned(),
+        },
+    }
+}
+
+fn to_file_port(port: &crate::model::PortConfig) -> FilePort {
+    let device = match &port.device {
+        Device::Vdev(spec) => FileDevice {
+            vdev: Some(spec.clone()),
+            pci: None,
+        },
+        Device::Pci(address) => FileDevice {
+            vdev: None,
+            pci: Some(address.to_string()),
+        },
+    };
+    FilePort {
+        name: port.name.clone(),
+        device,
+        ipv4: port.ipv4.iter().map(ToString::to_string).collect(),
+        ipv6: port.ipv6.iter().map(ToString::to_string).collect(),
+        vlan: port.vlan.map(u64::from),
+        mtu: port.mtu.into(),
+        rx_desc: port.rx_desc.into(),
+        tx_desc: port.tx_desc.into(),
+        promiscuous: port.promiscuous,
+    }
+}
+
+fn count(value: usize) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+fn saturating_u64(value: u128) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}

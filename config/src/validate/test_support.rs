@@ -1,0 +1,93 @@
+//! A valid base config for the validation tests, and helpers that break one line of it and find the
+//! resulting problem.
+
+use crate::error::ConfigError;
+use crate::model::ApplianceConfig;
+
+/// A valid config; tests replace one piece of it, and the line numbers in their assertions refer to it.
+pub(crate) const BASE: &str = r#"# base config for the validation tests
+eal:
+  file_prefix: edgelb-lab
+  main_lcore: 0
+  hugepages: false
+  memory_mb: 1024
+  in_memory: false
+  log_level: notice
+  extra_args: []
+workers:
+  lcores: [1]
+  cpus: null
+  burst: 32
+  idle_sleep_us: 100
+mbufs:
+  per_port: 8192
+  cache: 256
+ports:
+  - name: client
+    device: { vdev: "net_af_packet0,iface=p0,qpairs=1" }
+    ipv4: [198.18.0.1/24]
+    ipv6: ["2001:2::1/64"]
+    vlan: null
+    mtu: 1500
+    rx_desc: 1024
+    tx_desc: 1024
+    promiscuous: false
+  - name: nodes
+    device: { vdev: "net_af_packet1,iface=p1,qpairs=1" }
+    ipv4: [198.19.0.1/24]
+    ipv6: ["2001:2:0:1::1/64"]
+routes:
+  - { to: 10.0.0.0/8, via: 198.19.0.254 }
+vips:
+  - 198.18.10.10
+  - 2001:2:0:10::10
+neighbours:
+  reachable_s: 30
+  stale_gc_s: 300
+  retransmit_ms: 1000
+  max_probes: 3
+  queue_per_neighbour: 8
+  queue_total: 256
+admin:
+  socket: /run/edgelb/test.sock
+"#;
+
+/// Parses a config that must be valid.
+#[track_caller]
+pub(crate) fn base_config(text: &str) -> ApplianceConfig {
+    match crate::parse(text, "base.yaml") {
+        Ok(config) => config,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// Parses [`BASE`] with its only occurrence of `old` replaced by `new`; the error, or an error without
+/// problems when the changed config is valid.
+pub(crate) fn base_with(old: &str, new: &str) -> ConfigError {
+    assert_eq!(
+        BASE.matches(old).count(),
+        1,
+        "{old:?} must occur once in BASE"
+    );
+    match crate::parse(&BASE.replacen(old, new, 1), "base.yaml") {
+        Ok(_) => ConfigError::Invalid(Vec::new()),
+        Err(error) => error,
+    }
+}
+
+/// Asserts that `error` has a problem with `field` on `line` whose text contains `message`, and that its
+/// display reads `base.yaml:LINE:COL: FIELD: MESSAGE`.
+#[track_caller]
+pub(crate) fn assert_problem(error: &ConfigError, field: &str, line: usize, message: &str) {
+    let found = error
+        .problems()
+        .iter()
+        .find(|p| p.field == field && p.message.contains(message));
+    let Some(problem) = found else {
+        panic!("no problem {field:?} containing {message:?} in:\n{error}");
+    };
+    assert_eq!(problem.line, line, "wrong line for {problem}");
+    let prefix = format!("base.yaml:{}:{}: {field}: ", problem.line, problem.column);
+    assert!(problem.to_string().starts_with(&prefix), "{problem}");
+    assert!(error.to_string().contains(&problem.to_string()), "{error}");
+}

@@ -1,0 +1,247 @@
+//! Property: any valid config written with `to_yaml` parses back to an equal config, and arbitrary text
+//! never panics the parser.
+
+// Test helpers outside #[test] functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use edgelb_config::{
+    AdminConfig, ApplianceConfig, Device, EalConfig, IpCidr, Ipv4Cidr, Ipv6Cidr, LogLevel,
+    MbufConfig, NeighbourConfig, PciAddress, PortConfig, Route, WorkersConfig,
+};
+use proptest::prelude::*;
+
+/// Port `index` lives in 10.index.0.0/16 and 2001:db8:index::/48, so ports never overlap.
+fn port(index: u8) -> impl Strategy<Value = PortConfig> {
+    let v4 = (16u8..=29, any::<u16>()).prop_map(move |(len, host)| {
+        let base = u32::from(Ipv4Addr::new(10, index, 0, 0)) | u32::from(host);
+        let net = Ipv4Cidr::new(Ipv4Addr::from(base), len).unwrap().network();
+        Ipv4Cidr::new(Ipv4Addr::from(u32::from(net.addr()) + 1), len).unwrap()
+    });
+    let v6 = (48u8..=120, any::<u64>()).prop_map(move |(len, host)| {
+        let base = (0x2001_0db8_u128 << 96) | (u128::from(index) << 80) | u128::from(host);
+        let net = Ipv6Cidr::new(Ipv6Addr::from(base), len).unwrap().network();
+        Ipv6Cidr::new(Ipv6Addr::from(u128::from(net.addr()) + 1), len).unwrap()
+    });
+    let device = prop_oneof![
+        Just(Device::Vdev(format!("net_af_packet{index},iface=p{index}"))),
+        (any::<u16>(), 0u8..=0x1f, 0u8..=7).prop_map(move |(domain, device, function)| {
+            Device::Pci(PciAddress {
+                domain,
+                bus: index,
+                device,
+                function,
+            })
+        }),
+    ];
+    (
+        device,
+        proptest::option::of(v4),
+        proptest::option::of(v6),
+        proptest::option::of(1u16..=4094),
+        1280u16..=9216,
+        6u32..=12,
+        6u32..=12,
+        any::<bool>(),
+    )
+        .prop_map(move |(device, v4, v6, vlan, mtu, rx, tx, promiscuous)| {
+            // At least one address: IPv4 when neither was drawn.
+            let v4 = if v4.is_none() && v6.is_none() {
+                Some(Ipv4Cidr::new(Ipv4Addr::new(10, index, 0, 1), 24).unwrap())
+            } else {
+                v4
+            };
+            PortConfig {
+                name: format!("port-{index}"),
+                device,
+                ipv4: v4.into_iter().collect(),
+                ipv6: v6.into_iter().collect(),
+                vlan,
+                mtu,
+                rx_desc: 1 << rx,
+                tx_desc: 1 << tx,
+                promiscuous,
+            }
+        })
+}
+
+/// Routes through the second host of each port's first prefix, to distinct 172.16.k.0/24 destinations.
+fn routes(ports: &[PortConfig], count: usize) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (k, port) in ports.iter().cycle().take(count).enumerate() {
+        let k = u8::try_from(k).unwrap();
+        if let Some(v4) = port.ipv4.first() {
+            let via = IpAddr::V4(Ipv4Addr::from(u32::from(v4.network().addr()) + 2));
+            let to = IpCidr::V4(Ipv4Cidr::new(Ipv4Addr::new(172, 16, k, 0), 24).unwrap());
+            routes.push(Route {
+                to,
+                via,
+                port: port.name.clone(),
+            });
+        } else if let Some(v6) = port.ipv6.first() {
+            let via = IpAddr::V6(Ipv6Addr::from(u128::from(v6.network().addr()) + 2));
+            let to = IpCidr::V6(
+                Ipv6Cidr::new(
+                    Ipv6Addr::new(0x2001, 0xdb8, 0xffff, u16::from(k), 0, 0, 0, 0),
+                    64,
+                )
+                .unwrap(),
+            );
+            routes.push(Route {
+                to,
+                via,
+                port: port.name.clone(),
+            });
+        }
+    }
+    routes
+}
+
+fn config() -> impl Strategy<Value = ApplianceConfig> {
+    let ports = (1u8..=4).prop_flat_map(|n| (0..n).map(port).collect::<Vec<_>>());
+    let log_level = prop_oneof![
+        Just(LogLevel::Emerg),
+        Just(LogLevel::Alert),
+        Just(LogLevel::Crit),
+        Just(LogLevel::Error),
+        Just(LogLevel::Warning),
+        Just(LogLevel::Notice),
+        Just(LogLevel::Info),
+        Just(LogLevel::Debug),
+    ];
+    let eal = (
+        "[a-zA-Z0-9_-]{1,32}",
+        0u32..4,
+        any::<bool>(),
+        64u32..=65536,
+        any::<bool>(),
+        log_level,
+        proptest::collection::vec("--x-[a-z]{3,10}(=[a-z0-9]{1,5})?", 0..3),
+    )
+        .prop_map(
+            |(file_prefix, main_lcore, hugepages, memory_mb, in_memory, log_level, extra_args)| {
+                EalConfig {
+                    file_prefix,
+                    main_lcore,
+                    hugepages,
+                    memory_mb,
+                    in_memory,
+                    log_level,
+                    extra_args,
+                }
+            },
+        );
+    let workers = (
+        proptest::collection::btree_set(4u32..128, 1..4),
+        proptest::collection::vec(0u32..1024, 0..3),
+        1u16..=64,
+        0u64..=100_000,
+    )
+        .prop_map(|(lcores, cpus, burst, idle_us)| {
+            let lcores: Vec<u32> = lcores.into_iter().collect();
+            let cpus: BTreeMap<u32, u32> = lcores.iter().copied().zip(cpus).collect();
+            WorkersConfig {
+                lcores,
+                cpus,
+                burst,
+                idle_sleep: Duration::from_micros(idle_us),
+            }
+        });
+    let neighbours = (
+        1u64..=3600,
+        0u64..=1000,
+        10u64..=60_000,
+        1u8..=20,
+        0usize..=64,
+        0usize..=1000,
+    )
+        .prop_map(
+            |(reachable, gc_extra, retransmit, max_probes, per, total_extra)| NeighbourConfig {
+                reachable: Duration::from_secs(reachable),
+                stale_gc: Duration::from_secs(reachable + gc_extra),
+                retransmit: Duration::from_millis(retransmit),
+                max_probes,
+                queue_per_neighbour: per,
+                queue_total: per + total_extra,
+            },
+        );
+    let vips = proptest::collection::btree_set(any::<u8>(), 0..4);
+    (
+        eal,
+        workers,
+        ports,
+        0usize..4,
+        vips,
+        neighbours,
+        "/[a-z]{1,20}\\.sock",
+        0u32..=512,
+    )
+        .prop_map(
+            |(eal, workers, ports, route_count, vips, neighbours, socket, cache)| {
+                let routes = routes(&ports, route_count);
+                let vips = vips
+                    .into_iter()
+                    .flat_map(|k| {
+                        [
+                            IpAddr::V4(Ipv4Addr::new(198, 51, 100, k)),
+                            IpAddr::V6(Ipv6Addr::new(
+                                0x2001,
+                                0xdb8,
+                                0xff,
+                                0,
+                                0,
+                                0,
+                                0,
+                                u16::from(k) + 1,
+                            )),
+                        ]
+                    })
+                    .collect();
+                // Enough mbufs for the largest rings: 4 workers × (4096 + 4096) + 5 × 512.
+                let mbufs = MbufConfig {
+                    per_port: 65_536,
+                    cache,
+                };
+                ApplianceConfig {
+                    eal,
+                    workers,
+                    mbufs,
+                    ports,
+                    routes,
+                    vips,
+                    neighbours,
+                    admin: AdminConfig {
+                        socket: PathBuf::from(socket),
+                    },
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn to_yaml_parses_back_to_the_same_config(config in config()) {
+        let yaml = config.to_yaml();
+        let parsed = edgelb_config::parse(&yaml, "generated.yaml");
+        prop_assert!(parsed.is_ok(), "{}\n---\n{}", parsed.unwrap_err(), yaml);
+        let parsed = parsed.unwrap();
+        prop_assert_eq!(&parsed, &config);
+        prop_assert_eq!(parsed.to_yaml(), yaml);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        let _ = edgelb_config::parse(&text, "arbitrary.yaml");
+    }
+
+    #[test]
+    fn arbitrary_yaml_shaped_text_never_panics(text in "([a-z_]{1,8}: ?(\\[|\\{|-|[0-9a-f.:/]{0,12}|'|\")?\n {0,4}){0,20}") {
+        let _ = edgelb_config::parse(&text, "arbitrary.yaml");
+    }
+}

@@ -1,0 +1,300 @@
+//! Running the appliance: EAL, mempool, ports, workers on their lcores, the management loop, a clean stop.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use edgelb_config::ApplianceConfig;
+use edgelb_dpdk::{Eal, Lcore, Mempool, DEFAULT_BUF_SIZE, SOCKET_ANY};
+
+use crate::admin::{AdminServer, Request};
+use crate::cli::RunArgs;
+use crate::ports::{self, OpenPort};
+use crate::report::{self, Identity};
+use crate::shared::Shared;
+use crate::worker::WorkerSetup;
+
+/// How often the management thread wakes up to serve the admin socket and look at signals.
+const MANAGEMENT_TICK: Duration = Duration::from_millis(20);
+
+/// Signals the management thread reacts to.
+struct Signals {
+    stop: Arc<AtomicBool>,
+    reload: Arc<AtomicBool>,
+}
+
+impl Signals {
+    fn register() -> Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let reload = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, Arc::clone(&stop))
+                .context("installing the SIGINT/SIGTERM handler")?;
+        }
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload))
+            .context("installing the SIGHUP handler")?;
+        Ok(Self { stop, reload })
+    }
+}
+
+/// The EAL command line for `config`, program name first. The telemetry socket is off unless asked for: it would
+/// be one more file in the runtime directory, and the admin socket serves our status.
+pub fn eal_args(config: &ApplianceConfig) -> Vec<String> {
+    let mut args = vec!["edgelb-dataplane".to_string()];
+    args.extend(config.eal_args());
+    if !args
+        .iter()
+        .any(|a| a.starts_with("--telemetry") || a == "--no-telemetry")
+    {
+        args.push("--no-telemetry".to_string());
+    }
+    args
+}
+
+/// Loads and validates the config named on the command line.
+pub fn load_config(args: &RunArgs) -> Result<(PathBuf, ApplianceConfig)> {
+    let Some(path) = args.config.clone() else {
+        bail!("no config: pass --config FILE (for the lab: config/examples/lab.yaml); see --help");
+    };
+    let config = edgelb_config::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((path, config))
+}
+
+/// `--check`: what would be started, without starting it.
+pub fn check(path: &Path, config: &ApplianceConfig) {
+    println!("{}: valid", path.display());
+    println!("EAL arguments: {}", eal_args(config).join(" "));
+    println!(
+        "main lcore {}, worker lcores {:?}",
+        config.eal.main_lcore, config.workers.lcores
+    );
+    for p in &config.ports {
+        let addrs: Vec<String> = p
+            .ipv4
+            .iter()
+            .map(|a| a.to_string())
+            .chain(p.ipv6.iter().map(|a| a.to_string()))
+            .collect();
+        println!(
+            "port {:<10} {:<40} {}",
+            p.name,
+            ports::device_spec(&p.device),
+            addrs.join(" ")
+        );
+    }
+    let vips: Vec<String> = config.vips.iter().map(|v| v.to_string()).collect();
+    println!("vips: {}", vips.join(" "));
+}
+
+/// Runs the appliance until SIGINT/SIGTERM.
+pub fn run(args: &RunArgs) -> Result<()> {
+    let (path, config) = load_config(args)?;
+    if args.check {
+        check(&path, &config);
+        return Ok(());
+    }
+    let signals = Signals::register()?;
+    let eal_args = eal_args(&config);
+    tracing::info!(args = %eal_args.join(" "), "starting EAL");
+    let eal = Eal::init(&eal_args)
+        .with_context(|| format!("EAL init failed (arguments: {})", eal_args.join(" ")))?;
+    let prefix = config.eal.file_prefix.clone();
+    let result = run_with_eal(&eal, args, &path, config, &signals);
+    // Ports and the mempool are gone by now (dropped inside run_with_eal); release EAL's memory, then the files
+    // that rte_eal_cleanup leaves in the runtime directory.
+    if let Err(e) = eal.cleanup() {
+        tracing::warn!("EAL cleanup: {e}");
+    }
+    if let Err(e) = edgelb_dpdk::remove_runtime_dir(Some(&prefix)) {
+        tracing::warn!(
+            "removing {}: {e}",
+            edgelb_dpdk::runtime_dir(Some(&prefix)).display()
+        );
+    }
+    result
+}
+
+fn run_with_eal(
+    eal: &Eal,
+    args: &RunArgs,
+    path: &Path,
+    config: ApplianceConfig,
+    signals: &Signals,
+) -> Result<()> {
+    let workers = config.workers.lcores.clone();
+    let queues = u16::try_from(workers.len()).context("too many workers")?;
+    let mbufs = config
+        .mbufs
+        .per_port
+        .saturating_mul(u32::try_from(config.ports.len()).unwrap_or(u32::MAX));
+    let pool = Arc::new(
+        Mempool::pktmbuf(
+            "edgelb_pkt",
+            mbufs,
+            config.mbufs.cache,
+            DEFAULT_BUF_SIZE,
+            SOCKET_ANY,
+        )
+        .with_context(|| {
+            format!("creating the mbuf pool ({mbufs} mbufs of {DEFAULT_BUF_SIZE} bytes)")
+        })?,
+    );
+    let mut open = ports::open_all(&config, &pool, queues)?;
+    let macs: Vec<[u8; 6]> = open.iter().map(|p| p.mac).collect();
+    let snapshot = crate::snapshot::build(&config, &macs)?;
+    let shared = Arc::new(Shared::new(snapshot, &workers));
+
+    for (index, &lcore) in workers.iter().enumerate() {
+        let queue = u16::try_from(index).context("too many workers")?;
+        let (rx, tx) = open
+            .iter_mut()
+            .map(|p| p.queues_for(queue))
+            .collect::<Result<(Vec<_>, Vec<_>)>>()?;
+        let setup = WorkerSetup {
+            index,
+            rx,
+            tx,
+            pool: Arc::clone(&pool),
+            shared: Arc::clone(&shared),
+            burst: usize::from(config.workers.burst),
+            idle_sleep: config.workers.idle_sleep,
+        };
+        if let Err(e) = eal.launch(Lcore::from_id(lcore), move || setup.run()) {
+            shared.request_stop();
+            eal.wait_all();
+            return Err(e).with_context(|| format!("launching worker {index} on lcore {lcore}"));
+        }
+        tracing::info!(worker = index, lcore, "worker started");
+    }
+
+    let id = Identity::new(path.display().to_string());
+    let mut state = Running {
+        id,
+        config,
+        ports: open,
+        shared,
+        path: path.to_path_buf(),
+    };
+    let admin_path = args
+        .admin_socket
+        .clone()
+        .unwrap_or_else(|| state.config.admin.socket.clone());
+    let served = AdminServer::bind(&admin_path)
+        .inspect(|_| tracing::info!(socket = %admin_path.display(), "admin socket ready"));
+    let result = match served {
+        Ok(admin) => {
+            state.manage(&admin, signals, args.stats_interval);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+
+    state.shared.request_stop();
+    eal.wait_all();
+    println!("{}", crate::status::render(&state.status()));
+    for p in state.ports.drain(..) {
+        if let Err(e) = p.port.close() {
+            tracing::warn!(port = %p.name, "closing: {e}");
+        }
+    }
+    tracing::info!("stopped");
+    result
+}
+
+/// The management thread's view of the running appliance.
+struct Running {
+    id: Identity,
+    config: ApplianceConfig,
+    ports: Vec<OpenPort>,
+    shared: Arc<Shared>,
+    path: PathBuf,
+}
+
+impl Running {
+    fn status(&self) -> crate::status::StatusDoc {
+        report::status(&self.id, &self.ports, &self.config, &self.shared)
+    }
+
+    /// Serves the admin socket, prints counters, reloads on SIGHUP, until a stop signal.
+    fn manage(&mut self, admin: &AdminServer, signals: &Signals, stats_interval: u64) {
+        let interval = (stats_interval > 0).then(|| Duration::from_secs(stats_interval));
+        let mut next_stats = interval.map(|i| Instant::now() + i);
+        while !signals.stop.load(Ordering::Relaxed) {
+            admin.serve_pending(|req| match req {
+                Request::Status => serde_json::to_value(self.status()).unwrap_or_default(),
+            });
+            if signals.reload.swap(false, Ordering::Relaxed) {
+                self.reload();
+            }
+            if let (Some(at), Some(every)) = (next_stats, interval) {
+                if Instant::now() >= at {
+                    println!("{}", crate::status::render(&self.status()));
+                    next_stats = Some(at + every);
+                }
+            }
+            std::thread::sleep(MANAGEMENT_TICK);
+        }
+        tracing::info!("stop signal: stopping the workers");
+    }
+
+    /// SIGHUP: re-reads the config; what can change without a restart (addresses, routes, VIPs, neighbour
+    /// timers) is published as a new snapshot; a change of EAL, devices or workers is refused with a reason.
+    fn reload(&mut self) {
+        let new = match edgelb_config::load(&self.path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("reload refused, keeping the running config: {e}");
+                return;
+            }
+        };
+        if let Some(what) = needs_restart(&self.config, &new) {
+            tracing::error!(
+                "reload refused: {what} changed, which needs a restart; keeping the running config"
+            );
+            return;
+        }
+        let macs: Vec<[u8; 6]> = self.ports.iter().map(|p| p.mac).collect();
+        match crate::snapshot::build(&new, &macs) {
+            Ok(snapshot) => {
+                let generation = self.shared.publish(snapshot);
+                self.config = new;
+                tracing::info!(generation, "reloaded {}", self.path.display());
+            }
+            Err(e) => tracing::error!("reload refused: {e:#}"),
+        }
+    }
+}
+
+/// What differs between two configs that a running dataplane cannot apply.
+fn needs_restart(old: &ApplianceConfig, new: &ApplianceConfig) -> Option<&'static str> {
+    if old.eal != new.eal {
+        return Some("the eal section");
+    }
+    if old.workers != new.workers {
+        return Some("the workers section");
+    }
+    if old.mbufs != new.mbufs {
+        return Some("the mbufs section");
+    }
+    let devices = |c: &ApplianceConfig| -> Vec<_> {
+        c.ports
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.device.clone(),
+                    p.rx_desc,
+                    p.tx_desc,
+                    p.mtu,
+                    p.promiscuous,
+                )
+            })
+            .collect()
+    };
+    if devices(old) != devices(new) {
+        return Some("a port's name, device, descriptors, MTU or promiscuity");
+    }
+    None
+}

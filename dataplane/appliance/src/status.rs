@@ -1,0 +1,238 @@
+//! The status document: what the admin socket answers to `status`, and how `edgelb-dataplane status` prints it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything a person (or a test) wants to know about a running dataplane.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusDoc {
+    pub version: String,
+    /// Random per start: a change tells a client that the dataplane restarted.
+    pub boot_id: String,
+    pub pid: u32,
+    pub uptime_s: f64,
+    pub config: String,
+    pub ports: Vec<PortStatus>,
+    pub workers: Vec<WorkerStatus>,
+    /// Engine counters summed over the workers (every counter, zeros included).
+    pub totals: BTreeMap<String, u64>,
+    pub neighbours: Vec<NeighbourRow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PortStatus {
+    pub index: u16,
+    pub name: String,
+    pub dpdk_port: u16,
+    pub device: String,
+    pub driver: String,
+    pub mac: String,
+    pub link_up: bool,
+    pub speed_mbps: u32,
+    pub addresses: Vec<String>,
+    pub queues: u16,
+    pub rss: bool,
+    pub stats: PortCounters,
+}
+
+/// The port's own (NIC or PMD) counters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PortCounters {
+    pub ipackets: u64,
+    pub opackets: u64,
+    pub ibytes: u64,
+    pub obytes: u64,
+    pub imissed: u64,
+    pub ierrors: u64,
+    pub oerrors: u64,
+    pub rx_nombuf: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerStatus {
+    pub index: usize,
+    pub lcore: u32,
+    /// Frames the NIC queue did not take (tx ring full); freed and counted here.
+    pub tx_dropped: u64,
+    /// Non-zero engine counters of this core.
+    pub counters: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighbourRow {
+    pub ip: String,
+    pub mac: Option<String>,
+    pub port: String,
+    pub state: String,
+    pub age_ms: u64,
+    pub worker: usize,
+}
+
+/// Formats a MAC address the way `ip link` does.
+pub fn format_mac(mac: [u8; 6]) -> String {
+    let [a, b, c, d, e, f] = mac;
+    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
+}
+
+/// Renders the document as tables for a person.
+pub fn render(doc: &StatusDoc) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "edgelb-dataplane {}  pid {}  boot {}  up {:.0}s  config {}",
+        doc.version, doc.pid, doc.boot_id, doc.uptime_s, doc.config
+    );
+    render_ports(&mut out, &doc.ports);
+    render_neighbours(&mut out, &doc.neighbours);
+    render_workers(&mut out, doc);
+    out
+}
+
+fn render_ports(out: &mut String, ports: &[PortStatus]) {
+    let _ = writeln!(out, "\nPORTS");
+    let _ = writeln!(
+        out,
+        "{:<3} {:<10} {:<18} {:<6} {:>6} {:>12} {:>12} {:>9} {:>8}  addresses",
+        "#", "name", "mac", "link", "queues", "rx pkts", "tx pkts", "rx miss", "errors"
+    );
+    for p in ports {
+        let link = if p.link_up { "up" } else { "down" };
+        let errors = p.stats.ierrors + p.stats.oerrors + p.stats.rx_nombuf;
+        let _ = writeln!(
+            out,
+            "{:<3} {:<10} {:<18} {:<6} {:>6} {:>12} {:>12} {:>9} {:>8}  {}",
+            p.index,
+            p.name,
+            p.mac,
+            link,
+            p.queues,
+            p.stats.ipackets,
+            p.stats.opackets,
+            p.stats.imissed,
+            errors,
+            p.addresses.join(" ")
+        );
+        let _ = writeln!(
+            out,
+            "    {} ({}), dpdk port {}, rss {}",
+            p.device, p.driver, p.dpdk_port, p.rss
+        );
+    }
+}
+
+fn render_neighbours(out: &mut String, neighbours: &[NeighbourRow]) {
+    let _ = writeln!(out, "\nNEIGHBOURS");
+    let _ = writeln!(
+        out,
+        "{:<28} {:<18} {:<10} {:<11} {:>8} {:>6}",
+        "address", "mac", "port", "state", "age ms", "core"
+    );
+    for n in neighbours {
+        let mac = n.mac.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            out,
+            "{:<28} {:<18} {:<10} {:<11} {:>8} {:>6}",
+            n.ip, mac, n.port, n.state, n.age_ms, n.worker
+        );
+    }
+}
+
+fn render_workers(out: &mut String, doc: &StatusDoc) {
+    let _ = writeln!(out, "\nCOUNTERS (non-zero; total and per worker core)");
+    let mut header = format!("{:<36} {:>12}", "counter", "total");
+    for w in &doc.workers {
+        let _ = write!(header, " {:>12}", format!("lcore {}", w.lcore));
+    }
+    let _ = writeln!(out, "{header}");
+    for (name, total) in doc.totals.iter().filter(|(_, v)| **v != 0) {
+        let mut line = format!("{name:<36} {total:>12}");
+        for w in &doc.workers {
+            let _ = write!(line, " {:>12}", w.counters.get(name).copied().unwrap_or(0));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let tx_dropped: u64 = doc.workers.iter().map(|w| w.tx_dropped).sum();
+    if tx_dropped != 0 {
+        let _ = writeln!(out, "{:<36} {:>12}", "tx_ring_full_dropped", tx_dropped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> StatusDoc {
+        let mut totals = BTreeMap::new();
+        totals.insert("icmp_echo_replies".to_string(), 7);
+        totals.insert("drop_ipv4_ihl_too_small".to_string(), 0);
+        let mut per_core = BTreeMap::new();
+        per_core.insert("icmp_echo_replies".to_string(), 7);
+        StatusDoc {
+            version: "0.1.0".into(),
+            boot_id: "b".into(),
+            pid: 1,
+            uptime_s: 2.0,
+            config: "lab.yaml".into(),
+            ports: vec![PortStatus {
+                index: 0,
+                name: "client".into(),
+                dpdk_port: 0,
+                device: "net_af_packet0,iface=p0".into(),
+                driver: "net_af_packet".into(),
+                mac: format_mac([2, 0, 0, 0, 0, 1]),
+                link_up: true,
+                speed_mbps: 10000,
+                addresses: vec!["198.18.0.1/24".into()],
+                queues: 1,
+                rss: false,
+                stats: PortCounters {
+                    ipackets: 9,
+                    ..PortCounters::default()
+                },
+            }],
+            workers: vec![WorkerStatus {
+                index: 0,
+                lcore: 1,
+                tx_dropped: 0,
+                counters: per_core,
+            }],
+            totals,
+            neighbours: vec![NeighbourRow {
+                ip: "198.18.0.2".into(),
+                mac: Some("02:00:00:00:00:02".into()),
+                port: "client".into(),
+                state: "reachable".into(),
+                age_ms: 5,
+                worker: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn tables_show_ports_neighbours_and_nonzero_counters() {
+        let text = render(&doc());
+        assert!(text.contains("02:00:00:00:00:01"), "{text}");
+        assert!(
+            text.contains("198.18.0.2") && text.contains("02:00:00:00:00:02"),
+            "{text}"
+        );
+        assert!(
+            text.contains("icmp_echo_replies") && text.contains(" 7"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("drop_ipv4_ihl_too_small"),
+            "zero counters are hidden: {text}"
+        );
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let d = doc();
+        let back: StatusDoc = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert_eq!(back.neighbours, d.neighbours);
+        assert_eq!(back.totals, d.totals);
+    }
+}

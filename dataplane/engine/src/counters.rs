@@ -1,0 +1,145 @@
+//! Per-core counters: plain integers, summed across cores when read.
+
+use crate::drop_reason::DropReason;
+
+macro_rules! event_counters {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// One core's counters. Sum cores with [`Counters::add`]; list them with [`Counters::iter`].
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Counters {
+            $($(#[$doc])* pub $name: u64,)*
+            /// Dropped frames, indexed by `DropReason as usize`.
+            pub drops: [u64; DropReason::COUNT],
+        }
+
+        impl Default for Counters {
+            fn default() -> Self {
+                Self { $($name: 0,)* drops: [0; DropReason::COUNT] }
+            }
+        }
+
+        impl Counters {
+            /// Adds `other` into `self` (to sum the cores).
+            pub fn add(&mut self, other: &Counters) {
+                $(self.$name = self.$name.wrapping_add(other.$name);)*
+                for (mine, theirs) in self.drops.iter_mut().zip(other.drops.iter()) {
+                    *mine = mine.wrapping_add(*theirs);
+                }
+            }
+
+            /// Every counter with its snake_case name, the drop reasons as `drop_<reason>`.
+            pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+                let events = [$((stringify!($name), self.$name),)*];
+                let drops = DropReason::ALL.iter().zip(self.drops.iter()).map(|(r, n)| (r.counter_name(), *n));
+                events.into_iter().chain(drops)
+            }
+        }
+    };
+}
+
+event_counters! {
+    /// Frames handed to `handle_frame`.
+    rx_frames,
+    /// Received frames taken in as information only (ARP replies, neighbour advertisements).
+    rx_absorbed,
+    /// Frames handed to `Io::send`.
+    tx_frames,
+    /// ARP replies sent for owned addresses.
+    arp_replies_sent,
+    /// ARP requests sent (broadcast resolution and unicast probes).
+    arp_requests_sent,
+    /// Neighbour entries created or updated from ARP.
+    arp_learned,
+    /// Neighbour advertisements sent for owned addresses.
+    nd_adverts_sent,
+    /// Neighbour solicitations sent (multicast resolution and unicast probes).
+    nd_solicits_sent,
+    /// Neighbour entries created or updated from ND.
+    nd_learned,
+    /// ICMP echo replies built.
+    icmp_echo_replies,
+    /// ICMPv6 echo replies built.
+    icmpv6_echo_replies,
+    /// Packets queued to wait for a neighbour.
+    neighbour_queued,
+    /// Queued packets sent once their neighbour resolved.
+    neighbour_flushed,
+    /// Neighbour entries created.
+    neighbour_created,
+    /// Entries evicted to make room for a new one.
+    neighbour_evicted,
+    /// Entries removed after going unused for `stale_gc`.
+    neighbour_expired,
+    /// Resolutions or probes that got no answer.
+    neighbour_failed,
+    /// Neighbour updates offered to the other cores.
+    neighbour_updates_sent,
+    /// Neighbour updates lost because the outbox was full.
+    neighbour_updates_lost,
+    /// Neighbour updates from other cores applied.
+    neighbour_updates_applied,
+}
+
+impl Counters {
+    /// Counts one drop for `reason`.
+    #[inline]
+    pub fn drop(&mut self, reason: DropReason) {
+        if let Some(n) = self.drops.get_mut(reason as usize) {
+            *n += 1;
+        }
+    }
+
+    /// Drops counted for `reason`.
+    pub fn drops_for(&self, reason: DropReason) -> u64 {
+        self.drops.get(reason as usize).copied().unwrap_or(0)
+    }
+
+    /// All drops together.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_sums_every_counter() {
+        let mut a = Counters {
+            rx_frames: 2,
+            ..Counters::default()
+        };
+        a.drop(DropReason::NoRoute);
+        let mut b = Counters {
+            rx_frames: 3,
+            tx_frames: 7,
+            ..Counters::default()
+        };
+        b.drop(DropReason::NoRoute);
+        b.drop(DropReason::NoBuffer);
+        a.add(&b);
+        assert_eq!((a.rx_frames, a.tx_frames), (5, 7));
+        assert_eq!(a.drops_for(DropReason::NoRoute), 2);
+        assert_eq!(a.drops_for(DropReason::NoBuffer), 1);
+        assert_eq!(a.total_drops(), 3);
+    }
+
+    #[test]
+    fn iter_names_every_counter_once() {
+        let mut c = Counters {
+            arp_learned: 4,
+            ..Counters::default()
+        };
+        c.drop(DropReason::Ipv4Fragment);
+        let all: Vec<_> = c.iter().collect();
+        assert_eq!(all.len(), 20 + DropReason::COUNT);
+        assert!(all.contains(&("arp_learned", 4)));
+        assert!(all.contains(&("drop_ipv4_fragment", 1)));
+        assert!(all.contains(&("drop_no_route", 0)));
+        let mut names: Vec<_> = all.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+    }
+}

@@ -1,0 +1,46 @@
+//! edgelb's sans-I/O packet engine.
+//!
+//! The engine takes received frames (any [`PacketBuffer`]), the caller's `now`, and an [`Io`] that
+//! allocates buffers and queues frames for transmission. It has no DPDK type, reads no clock and does
+//! no I/O itself, so tests drive the very code the worker cores run.
+//!
+//! One [`Worker`] holds all mutable state of one worker core: counters, the neighbour table and the
+//! packets waiting for resolution. Configuration comes in as an immutable [`snapshot::Snapshot`].
+//!
+//! The pipeline for a received frame (see [`Worker::handle_frame`]):
+//! Ethernet/802.1Q → ARP (reply, learn) | IPv4/IPv6 → owned address? → ICMP/ICMPv6 echo, ND → reply;
+//! everything else ends in exactly one [`DropReason`], counted in [`Counters`].
+#![forbid(unsafe_code)]
+
+pub mod buffer;
+pub mod counters;
+pub mod drop_reason;
+pub mod io;
+pub mod neighbour;
+pub mod route;
+pub mod snapshot;
+pub mod testing;
+pub mod time;
+pub mod wire;
+pub mod worker;
+
+mod addresses;
+
+pub use buffer::{NoRoom, PacketBuffer, TestBuffer};
+pub use counters::Counters;
+pub use drop_reason::DropReason;
+pub use io::Io;
+pub use neighbour::{NeighbourState, NeighbourUpdate, NeighbourView};
+pub use time::Instant;
+pub use worker::{Capacity, Worker};
+
+/// Index of a port in the snapshot's port list (not the DPDK port id).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortId(pub u16);
+
+impl PortId {
+    /// The index into the snapshot's port list.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}

@@ -1,0 +1,71 @@
+//! IPv4 delivery: owned destinations only; ICMP echo is answered, everything else has no listener
+//! yet (L4 listeners for VIP:port come here).
+
+use super::{Rx, Worker};
+use crate::addresses::Owner;
+use crate::buffer::PacketBuffer;
+use crate::io::Io;
+use crate::time::Instant;
+use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
+use crate::wire::icmp::{check_icmpv4, make_icmpv4_reply, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST};
+use crate::wire::ipv4::{self, Ipv4Header, MIN_HEADER_LEN};
+use crate::wire::PROTO_ICMP;
+use crate::DropReason;
+
+/// TTL of packets the engine originates.
+pub(super) const TTL: u8 = 64;
+
+impl<B: PacketBuffer> Worker<B> {
+    pub(super) fn receive_ipv4(
+        &mut self,
+        now: Instant,
+        rx: Rx,
+        buf: B,
+        io: &mut impl Io<B>,
+    ) -> Result<(), DropReason> {
+        let ip = Ipv4Header::parse(buf.data().get(rx.l2_len..).unwrap_or_default())?;
+        let _owner: Owner = self.local.local_v4(ip.dst).ok_or(DropReason::NotOwned)?;
+        // Our own address as the source is spoofed or looped (a martian).
+        if self.local.local_v4(ip.src).is_some() {
+            return Err(DropReason::Ipv4BadSource);
+        }
+        match ip.protocol {
+            PROTO_ICMP => self.receive_icmpv4(now, rx, ip, buf, io),
+            // L4 listeners (VIP:port) will take TCP and UDP here.
+            _ => Err(DropReason::NoListener),
+        }
+    }
+
+    fn receive_icmpv4(
+        &mut self,
+        now: Instant,
+        rx: Rx,
+        ip: Ipv4Header,
+        mut buf: B,
+        io: &mut impl Io<B>,
+    ) -> Result<(), DropReason> {
+        let packet = rx.l2_len..rx.l2_len + ip.total_len;
+        let msg = buf
+            .data()
+            .get(packet.start + ip.header_len..packet.end)
+            .unwrap_or_default();
+        if check_icmpv4(msg)? != ICMP_ECHO_REQUEST {
+            return Err(DropReason::IcmpUnhandledType);
+        }
+        let msg_len = ip.total_len - ip.header_len;
+        // In place: options and padding go, the ICMP message moves up behind a 20-byte header,
+        // and the Ethernet header shrinks to the untagged placeholder `send_ip` expects.
+        let data = buf.data_mut().get_mut(packet).ok_or(DropReason::NoRoom)?;
+        data.copy_within(ip.header_len.., MIN_HEADER_LEN);
+        buf.trim_front(rx.l2_len.saturating_sub(ETH_LEN))
+            .map_err(|_| DropReason::NoRoom)?;
+        buf.set_len(ETH_LEN + MIN_HEADER_LEN + msg_len)
+            .map_err(|_| DropReason::NoRoom)?;
+        let data = buf.data_mut().get_mut(ETH_LEN..).unwrap_or_default();
+        ipv4::emit(data, ip.dst, ip.src, PROTO_ICMP, TTL, msg_len).ok_or(DropReason::NoRoom)?;
+        let msg = data.get_mut(MIN_HEADER_LEN..).unwrap_or_default();
+        make_icmpv4_reply(msg, ICMP_ECHO_REPLY).ok_or(DropReason::NoRoom)?;
+        self.counters.icmp_echo_replies += 1;
+        self.send_ip(now, buf, Some(rx.port), io)
+    }
+}

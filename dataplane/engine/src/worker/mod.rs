@@ -1,0 +1,251 @@
+//! One worker core's engine: all of a core's mutable state, and the receive pipeline's entry.
+//!
+//! [`Worker::handle_frame`] checks the Ethernet/802.1Q header against the port and hands the frame
+//! to the ARP, IPv4 or IPv6 stage. Each stage returns `Result<(), DropReason>`; the one place that
+//! counts a drop is `handle_frame` (or `route_and_send` for packets the caller builds), so every
+//! frame ends sent, queued, absorbed, or dropped with exactly one reason.
+
+mod arp;
+mod ipv4;
+mod ipv6;
+mod output;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::addresses::Local;
+use crate::buffer::PacketBuffer;
+use crate::counters::Counters;
+use crate::io::Io;
+use crate::neighbour::{Key, Learn, NeighbourTable, NeighbourUpdate, NeighbourView};
+use crate::route::RouteTable;
+use crate::snapshot::Snapshot;
+use crate::time::Instant;
+use crate::wire::ethernet::EthernetHeader;
+use crate::wire::{is_group_mac, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
+use crate::{DropReason, PortId};
+
+/// Sizes fixed when a worker is built (nothing on the fast path allocates afterwards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Neighbour table entries.
+    pub neighbours: usize,
+    /// Packets that can wait for neighbour resolution, all neighbours together (the snapshot's
+    /// `queue_total` is capped by this).
+    pub pending_packets: usize,
+    /// Neighbour updates kept for the other cores until polled.
+    pub neighbour_updates: usize,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Self {
+            neighbours: 1024,
+            pending_packets: 256,
+            neighbour_updates: 64,
+        }
+    }
+}
+
+/// What the receive stages know about the frame's link.
+#[derive(Debug, Clone, Copy)]
+struct Rx {
+    port: PortId,
+    /// The port's MAC.
+    mac: [u8; 6],
+    /// The port's VLAN (the frame carries the same one).
+    vlan: Option<u16>,
+    /// The frame's source MAC.
+    peer: [u8; 6],
+    /// Length of the frame's Ethernet header.
+    l2_len: usize,
+}
+
+/// One worker core's engine: all mutable state of a core.
+#[derive(Debug)]
+pub struct Worker<B: PacketBuffer> {
+    local: Local,
+    routes: RouteTable,
+    neighbours: NeighbourTable<B>,
+    updates: VecDeque<NeighbourUpdate>,
+    updates_capacity: usize,
+    counters: Counters,
+    /// The latest `now` seen, for views that are not given one.
+    now: Instant,
+}
+
+impl<B: PacketBuffer> Worker<B> {
+    /// A worker for `snapshot` with tables of `capacity`.
+    pub fn new(snapshot: Arc<Snapshot>, capacity: Capacity) -> Self {
+        Self {
+            routes: RouteTable::new(&snapshot),
+            local: Local::new(snapshot),
+            neighbours: NeighbourTable::new(capacity.neighbours, capacity.pending_packets),
+            updates: VecDeque::with_capacity(capacity.neighbour_updates),
+            updates_capacity: capacity.neighbour_updates,
+            counters: Counters::default(),
+            now: Instant::ZERO,
+        }
+    }
+
+    /// Swap in a new snapshot between bursts (keep neighbour entries whose port still exists).
+    pub fn set_snapshot(&mut self, snapshot: Arc<Snapshot>) {
+        let ports = snapshot.ports.len();
+        for slot in 0..self.neighbours.capacity() as u32 {
+            if self
+                .neighbours
+                .port_of(slot)
+                .is_some_and(|p| p.index() >= ports)
+            {
+                self.drop_pending(slot);
+                self.neighbours.remove(slot);
+            }
+        }
+        self.routes = RouteTable::new(&snapshot);
+        self.local = Local::new(snapshot);
+    }
+
+    /// The snapshot the worker runs with.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.local.snapshot
+    }
+
+    /// Handle one received frame from `port`. Takes ownership: the frame is sent (in place rewrite), queued
+    /// awaiting neighbour resolution, or dropped (dropping B frees it) with its reason counted.
+    pub fn handle_frame(&mut self, now: Instant, port: PortId, buf: B, io: &mut impl Io<B>) {
+        self.now = self.now.max(now);
+        self.counters.rx_frames += 1;
+        if let Err(reason) = self.receive(now, port, buf, io) {
+            self.counters.drop(reason);
+        }
+    }
+
+    fn receive(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        buf: B,
+        io: &mut impl Io<B>,
+    ) -> Result<(), DropReason> {
+        let spec = self.local.port(port).ok_or(DropReason::UnknownPort)?;
+        let eth = EthernetHeader::parse(buf.data())?;
+        if eth.vlan != spec.vlan {
+            return Err(DropReason::VlanMismatch);
+        }
+        if is_group_mac(eth.src) {
+            return Err(DropReason::EthernetBadSource);
+        }
+        if !is_group_mac(eth.dst) && eth.dst != spec.mac {
+            return Err(DropReason::EthernetNotOurs);
+        }
+        let rx = Rx {
+            port,
+            mac: spec.mac,
+            vlan: spec.vlan,
+            peer: eth.src,
+            l2_len: eth.header_len,
+        };
+        match eth.ethertype {
+            ETHERTYPE_ARP => self.receive_arp(now, rx, buf, io),
+            ETHERTYPE_IPV4 => self.receive_ipv4(now, rx, buf, io),
+            ETHERTYPE_IPV6 => self.receive_ipv6(now, rx, buf, io),
+            _ => Err(DropReason::UnknownEthertype),
+        }
+    }
+
+    /// Counters of this core.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The neighbour table, as of the latest `now` this worker was given.
+    pub fn neighbours(&self) -> impl Iterator<Item = NeighbourView> + '_ {
+        self.neighbours
+            .views(self.now, self.local.snapshot.neighbour)
+    }
+
+    /// The next neighbour update to pass to the other cores.
+    pub fn poll_neighbour_update(&mut self) -> Option<NeighbourUpdate> {
+        self.updates.pop_front()
+    }
+
+    /// Applies what another core learned; packets waiting for that neighbour are sent.
+    pub fn apply_neighbour_update(
+        &mut self,
+        now: Instant,
+        update: NeighbourUpdate,
+        io: &mut impl Io<B>,
+    ) {
+        self.now = self.now.max(now);
+        if self.local.port(update.port).is_none() {
+            return;
+        }
+        self.counters.neighbour_updates_applied += 1;
+        let how = Learn {
+            confirmed: update.confirmed,
+            create: true,
+            override_mac: true,
+        };
+        self.learn(
+            now,
+            Key {
+                port: update.port,
+                ip: update.ip,
+            },
+            update.mac,
+            how,
+            false,
+            io,
+        );
+    }
+
+    /// Records a neighbour's MAC, flushes what waited for it, and (when `share`) offers the news to
+    /// the other cores.
+    fn learn(
+        &mut self,
+        now: Instant,
+        key: Key,
+        mac: [u8; 6],
+        how: Learn,
+        share: bool,
+        io: &mut impl Io<B>,
+    ) {
+        let timers = self.local.snapshot.neighbour;
+        let Some(learned) = self
+            .neighbours
+            .learn(now, key, mac, how, &timers, &mut self.counters)
+        else {
+            return;
+        };
+        if learned.news && share {
+            if key.ip.is_ipv4() {
+                self.counters.arp_learned += 1;
+            } else {
+                self.counters.nd_learned += 1;
+            }
+            self.offer_update(NeighbourUpdate {
+                ip: key.ip,
+                mac,
+                port: key.port,
+                confirmed: how.confirmed,
+            });
+        }
+        self.flush(learned.slot, io);
+    }
+
+    fn offer_update(&mut self, update: NeighbourUpdate) {
+        if self.updates.len() < self.updates_capacity {
+            self.updates.push_back(update);
+            self.counters.neighbour_updates_sent += 1;
+        } else {
+            self.counters.neighbour_updates_lost += 1;
+        }
+    }
+
+    /// Drops the packets waiting on `slot`, counting each as unresolved.
+    fn drop_pending(&mut self, slot: u32) {
+        while self.neighbours.pop_pending(slot).is_some() {
+            self.counters.drop(DropReason::NeighbourUnresolved);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Helpers for the end-to-end tests: bring the namespace lab up and down around a test, run commands inside its
+//! namespaces, and read the dataplane's status.
+//!
+//! The lab's names are fixed (see the README's lab contract), so one lab runs at a time: the tests are `#[ignore]`d
+//! for plain `cargo test` and run by `scripts/test` with `--ignored --test-threads=1`, as root.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+/// The repository root (the tests crate lives in `tests/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// A running lab; dropping it runs `scripts/lab down`, also when the test fails.
+#[derive(Debug)]
+pub struct Lab {
+    root: PathBuf,
+}
+
+impl Lab {
+    /// `scripts/lab up` with the given extra arguments; returns once the appliance answers.
+    pub fn up(args: &[&str]) -> Result<Lab> {
+        let root = repo_root();
+        let lab = Lab { root };
+        let out = lab.script(&[&["up"], args].concat())?;
+        if !out.status.success() {
+            bail!(
+                "scripts/lab up failed:\n{}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+        Ok(lab)
+    }
+
+    fn script(&self, args: &[&str]) -> Result<Output> {
+        Command::new(self.root.join("scripts/lab"))
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .context("running scripts/lab")
+    }
+
+    /// Runs `cmd` inside namespace `elb-<ns>`; returns its output whatever its exit status.
+    pub fn exec(&self, ns: &str, cmd: &[&str]) -> Result<Output> {
+        Command::new("ip")
+            .args(["netns", "exec", &format!("elb-{ns}")])
+            .args(cmd)
+            .output()
+            .with_context(|| format!("ip netns exec elb-{ns} {}", cmd.join(" ")))
+    }
+
+    /// Like [`Lab::exec`], but fails unless the command succeeds; returns its stdout.
+    pub fn run(&self, ns: &str, cmd: &[&str]) -> Result<String> {
+        let out = self.exec(ns, cmd)?;
+        if !out.status.success() {
+            bail!(
+                "`{}` in elb-{ns} failed ({}):\n{}{}",
+                cmd.join(" "),
+                out.status,
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+        Ok(text(&out.stdout))
+    }
+
+    /// The dataplane's status document (JSON) from its admin socket.
+    pub fn status(&self) -> Result<Value> {
+        let out = Command::new(self.root.join("target/release/edgelb-dataplane"))
+            .args(["status", "--json", "--admin-socket"])
+            .arg(self.root.join(".lab/dataplane.sock"))
+            .output()
+            .context("running edgelb-dataplane status")?;
+        if !out.status.success() {
+            bail!("edgelb-dataplane status failed: {}", text(&out.stderr));
+        }
+        serde_json::from_slice(&out.stdout).context("status is not JSON")
+    }
+
+    /// The dataplane's pid, from the lab's pid file.
+    pub fn dataplane_pid(&self) -> Result<i32> {
+        let pid = std::fs::read_to_string(self.root.join(".lab/dataplane.pid"))
+            .context("reading .lab/dataplane.pid")?;
+        pid.trim().parse().context("pid file")
+    }
+
+    /// The dataplane's log so far.
+    pub fn dataplane_log(&self) -> String {
+        std::fs::read_to_string(self.root.join(".lab/dataplane.log")).unwrap_or_default()
+    }
+
+    /// The MAC of interface `dev` in namespace `elb-<ns>`.
+    pub fn mac_of(&self, ns: &str, dev: &str) -> Result<String> {
+        let out = self.run(ns, &["cat", &format!("/sys/class/net/{dev}/address")])?;
+        Ok(out.trim().to_string())
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        match self.script(&["down"]) {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => eprintln!(
+                "scripts/lab down failed:\n{}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            ),
+            Err(e) => eprintln!("scripts/lab down: {e:#}"),
+        }
+    }
+}
+
+/// A total counter of the status document (0 when absent).
+pub fn total(status: &Value, counter: &str) -> u64 {
+    status["totals"][counter].as_u64().unwrap_or(0)
+}
+
+/// Polls `f` until it returns `Ok(Some(_))` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Result<Option<T>>) -> Result<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f()? {
+            return Ok(v);
+        }
+        if Instant::now() >= deadline {
+            bail!("condition not met within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Lossy UTF-8 of a command's output.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
