@@ -75,3 +75,25 @@ terminate_pids() {
         fi
     done
 }
+
+# Closes every descriptor above stderr in this (sub)shell: a daemon must not keep a caller's pipe or lock
+# open (a test harness reading until EOF would hang for as long as the daemon lives).
+close_inherited_fds() {
+    local path fd
+    for path in /proc/"${BASHPID}"/fd/*; do
+        fd="${path##*/}"
+        if [[ ${fd} =~ ^[0-9]+$ ]] && ((fd > 2)); then
+            exec {fd}>&-
+        fi
+    done
+}
+
+# Runs CMD detached with stdin from /dev/null and output appended to LOG. Call it as `spawn LOG CMD... &`:
+# the background subshell execs CMD, so $! is CMD's own pid (as long as CMD itself execs, as
+# `ip netns exec` and setsid do).
+spawn() {
+    local log="$1"
+    shift
+    close_inherited_fds
+    exec "$@" </dev/null >>"${log}" 2>&1
+}

@@ -28,7 +28,8 @@ check_http() {
     for addr in "$(lab_node_v4 "${to}")" "[$(lab_node_v6 "${to}")]"; do
         for port in "${LAB_HTTP_PORTS[@]}"; do
             url="http://${addr}:${port}/lab/check?x=1"
-            body="$(capture nsx "elb-${from}" curl -sS -m 3 --noproxy '*' -H "Host: check.example:${port}" "${url}"; printf '|')"
+            body="$(capture nsx "elb-${from}" curl -sS -m 3 --noproxy '*' \
+                -H "Host: check.example:${port}" "${url}"; printf '|')"
             check_expect "${from} -> ${url}" \
                 "node=${node} port=${port} host=check.example:${port} path=/lab/check${NL}|" "${body}"
         done
@@ -43,7 +44,8 @@ check_http() {
 check_udp() {
     local from="$1" to="$2" addr body
     for addr in "UDP4:$(lab_node_v4 "${to}")" "UDP6:[$(lab_node_v6 "${to}")]"; do
-        body="$(printf probe | capture nsx "elb-${from}" socat -t 1 -T 2 - "${addr}:${LAB_UDP_PORT}"; printf '|')"
+        body="$(printf probe | capture nsx "elb-${from}" socat -t 1 -T 2 - "${addr}:${LAB_UDP_PORT}"
+            printf '|')"
         check_expect "${from} -> ${addr}:${LAB_UDP_PORT}" "node=node${to}${NL}|" "${body}"
     done
 }

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The appliance in the lab: build, start inside elb-dp, wait until it answers, stop, report.
-# Sourced by scripts/lab after common.sh and lab-topology.sh; paths are relative to the repository root (the cwd).
+# Sourced by scripts/lab after common.sh and lab-topology.sh; paths are relative to the repository root
+# (the cwd).
 
 LAB_DP_PIDFILE=.lab/dataplane.pid
 LAB_DP_LOG=.lab/dataplane.log
@@ -83,10 +84,9 @@ dp_up() {
     fi
     rm -f "${LAB_DP_SOCK}"
     log "starting the appliance in ${LAB_NS_DP}: ${bin} --config ${cfg} (log ${LAB_DP_LOG})"
-    # Not through a shell function (that would fork a subshell): setsid and `ip netns exec` exec in place,
-    # so $! is the appliance's own pid. setsid keeps it out of the caller's process group.
-    ip netns exec "${LAB_NS_DP}" setsid "${bin}" --config "${cfg}" --admin-socket "${LAB_DP_SOCK}" \
-        --stats-interval 10 </dev/null >"${LAB_DP_LOG}" 2>&1 &
+    # setsid keeps it out of the caller's process group (a Ctrl-C meant for a test does not reach it).
+    spawn "${LAB_DP_LOG}" ip netns exec "${LAB_NS_DP}" setsid "${bin}" --config "${cfg}" \
+        --admin-socket "${LAB_DP_SOCK}" --stats-interval 10 &
     pid=$!
     echo "${pid}" >"${LAB_DP_PIDFILE}"
     deadline=$((SECONDS + LAB_DP_WAIT_S))

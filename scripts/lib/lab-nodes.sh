@@ -48,12 +48,11 @@ node_start() {
     dir="$(node_dir "${node}")"
     node_write_nginx_conf "${node}"
     rm -f "${dir}/nginx.pid" "${dir}/udp-echo.pid"
-    nsx "${ns}" nginx -p "${dir}/" -c "${dir}/nginx.conf" -e "${dir}/error.log" ||
-        die "${node}: nginx did not start (see ${dir}/error.log)"
-    # Not through a shell function (that would fork a subshell): setsid and `ip netns exec` exec in place,
-    # so $! is the responder's own pid.
-    ip netns exec "${ns}" setsid /usr/bin/python3 "${EDGELB_ROOT}/scripts/lab.d/udp_echo.py" --name "${node}" \
-        --port "${LAB_UDP_PORT}" </dev/null >>"${dir}/udp-echo.log" 2>&1 &
+    # nginx daemonizes itself (daemon on) and writes its own pid file.
+    (spawn "${dir}/error.log" ip netns exec "${ns}" nginx -p "${dir}/" -c "${dir}/nginx.conf" \
+        -e "${dir}/error.log") || die "${node}: nginx did not start (see ${dir}/error.log)"
+    spawn "${dir}/udp-echo.log" ip netns exec "${ns}" setsid /usr/bin/python3 \
+        "${EDGELB_ROOT}/scripts/lab.d/udp_echo.py" --name "${node}" --port "${LAB_UDP_PORT}" &
     echo "$!" >"${dir}/udp-echo.pid"
     node_wait_ready "${node}"
 }

@@ -58,7 +58,7 @@ class Ctx:
 
 
 def spoil_u16(frame, offset):
-    """Replaces a correct 16-bit checksum with one that is wrong in ones' complement too (never 0 <-> ffff)."""
+    """Replaces a correct 16-bit checksum with one wrong in ones' complement too (never 0 <-> ffff)."""
     good = int.from_bytes(frame[offset : offset + 2], "big")
     return frame[:offset] + (good ^ 0x5A5A).to_bytes(2, "big") + frame[offset + 2 :]
 
@@ -76,7 +76,8 @@ def echo4(ctx):
 
 
 def echo6(ctx):
-    return ctx.eth(ETH_P_IPV6) / IPv6(src=ctx.src6, dst=ctx.dst6, hlim=64) / ICMPv6EchoRequest(id=PING_ID, seq=1)
+    ip6 = IPv6(src=ctx.src6, dst=ctx.dst6, hlim=64)
+    return ctx.eth(ETH_P_IPV6) / ip6 / ICMPv6EchoRequest(id=PING_ID, seq=1)
 
 
 def arp_request(ctx):
@@ -84,7 +85,7 @@ def arp_request(ctx):
 
 
 def arp_raw(ctx, sha, spa, tpa):
-    """An ARP request built by hand, so that hlen/plen follow the address fields given, whatever their size."""
+    """An ARP request built by hand: hlen/plen follow the address fields given, whatever their size."""
     tha = bytes(len(sha))
     header = struct.pack("!HHBBH", 1, ETH_P_IP, len(sha), len(spa), 1)
     return bytes(ctx.eth(ETH_P_ARP)) + header + sha + spa + tha + tpa
@@ -145,7 +146,8 @@ def ipv6_payload_length_beyond_frame(ctx):
 
 
 def icmpv6_truncated(ctx):
-    return bytes(ctx.eth(ETH_P_IPV6) / IPv6(src=ctx.src6, dst=ctx.dst6, nh=58, hlim=64) / Raw(bytes([128, 0])))
+    ip6 = IPv6(src=ctx.src6, dst=ctx.dst6, nh=58, hlim=64)
+    return bytes(ctx.eth(ETH_P_IPV6) / ip6 / Raw(bytes([128, 0])))
 
 
 def ndp_ns_hop_limit_64(ctx):
@@ -174,9 +176,15 @@ KINDS = {
     "arp_bad_plen": ("ARP request with protocol address length 5", arp_bad_plen),
     "arp_truncated": ("ARP request cut to 20 of its 28 bytes", arp_truncated),
     "ipv4_ihl_4": ("IPv4 header length field 4 (16 bytes, below the minimum 5)", ipv4_ihl_4),
-    "ipv4_total_length_beyond_frame": ("IPv4 total length 1000 in a 36-byte packet", ipv4_total_length_beyond_frame),
+    "ipv4_total_length_beyond_frame": (
+        "IPv4 total length 1000 in a 36-byte packet",
+        ipv4_total_length_beyond_frame,
+    ),
     "ipv4_truncated_header": ("IPv4 header cut to 12 bytes", ipv4_truncated_header),
-    "ipv4_bad_header_checksum": ("ICMP echo request with a wrong IPv4 header checksum", ipv4_bad_header_checksum),
+    "ipv4_bad_header_checksum": (
+        "ICMP echo request with a wrong IPv4 header checksum",
+        ipv4_bad_header_checksum,
+    ),
     "icmp_short_header": ("ICMP echo request of 4 bytes (no identifier/sequence)", icmp_short_header),
     "icmp_bad_checksum": ("ICMP echo request with a wrong ICMP checksum", icmp_bad_checksum),
     "ipv6_payload_length_beyond_frame": (
@@ -185,7 +193,10 @@ KINDS = {
     ),
     "icmpv6_truncated": ("ICMPv6 message of 2 bytes (no checksum)", icmpv6_truncated),
     "ndp_ns_hop_limit_64": ("Neighbor Solicitation with hop limit 64 instead of 255", ndp_ns_hop_limit_64),
-    "vlan_tagged_icmp": (f"802.1Q VLAN {VLAN_ID} tagged ICMP echo request on an untagged port", vlan_tagged_icmp),
+    "vlan_tagged_icmp": (
+        f"802.1Q VLAN {VLAN_ID} tagged ICMP echo request on an untagged port",
+        vlan_tagged_icmp,
+    ),
     "vlan_tagged_arp": (f"802.1Q VLAN {VLAN_ID} tagged ARP request on an untagged port", vlan_tagged_arp),
 }
 
@@ -231,11 +242,13 @@ def allowed(addr):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--iface", default="eth0")
-    parser.add_argument("--dst-mac", help="the appliance port's MAC (default: resolved from the neighbour table)")
+    parser.add_argument("--dst-mac", help="the appliance port's MAC (default: from the neighbour table)")
     parser.add_argument("--count", type=int, default=1, help=f"frames per kind, 1..{MAX_COUNT} (default 1)")
-    parser.add_argument("--interval", type=float, default=0.001, help="seconds between frames (default 0.001)")
+    parser.add_argument("--interval", type=float, default=0.001, help="seconds between frames, 0..1")
     parser.add_argument("--kinds", help="comma-separated subset of the kinds (default: all)")
     parser.add_argument("--list", action="store_true", help="print each kind with its description and exit")
     parser.add_argument("--src4", help="default: the interface's IPv4 address")
@@ -306,7 +319,8 @@ def main(argv):
             frame = bytes(KINDS[name][1](ctx))
             summary[name], error = send_kind(sock, frame, args.count, args.interval)
             if error is not None:
-                print(f"{name}: kernel refused {args.count - summary[name]} frame(s): {error}", file=sys.stderr)
+                refused = args.count - summary[name]
+                print(f"{name}: kernel refused {refused} frame(s): {error}", file=sys.stderr)
     print(json.dumps(summary))
     return 0
 
