@@ -295,6 +295,54 @@ fn a_stale_entry_is_used_and_probed_by_unicast_then_confirmed() {
     );
 }
 
+/// Regression: Linux answers a unicast probe with an advert that leaves out the target link-layer
+/// address option; the entry must still become reachable (RFC 4861 section 7.2.5), not time out.
+#[test]
+fn an_advert_without_a_link_layer_option_confirms_a_probed_entry() {
+    let mut lab = Lab::new();
+    lab.know(OUTSIDE, IpAddr::V6(client_v6()), CLIENT_MAC);
+    lab.advance_ms(31_000);
+    let packet = ipv6(
+        port0_v6(),
+        client_v6(),
+        17,
+        64,
+        &[0, 1, 0, 2, 0, 9, 0, 0, 1],
+    );
+    assert_eq!(
+        lab.send_ip(&packet).len(),
+        2,
+        "the packet and a unicast probe"
+    );
+    assert_eq!(
+        view(&lab, IpAddr::V6(client_v6())).unwrap().state,
+        NeighbourState::Probe
+    );
+    let na = neighbour_advert(client_v6(), port0_v6(), client_v6(), 0x40, None);
+    let frame = ethernet(
+        PORT0_MAC,
+        CLIENT_MAC,
+        None,
+        IPV6,
+        &ipv6(client_v6(), port0_v6(), 58, 255, &na),
+    );
+    assert!(lab.rx(OUTSIDE, &frame).is_empty());
+    let v = view(&lab, IpAddr::V6(client_v6())).unwrap();
+    assert_eq!(
+        (v.state, v.mac),
+        (NeighbourState::Reachable, Some(CLIENT_MAC))
+    );
+
+    // An incomplete entry cannot be completed by such an advert: it names no MAC.
+    let mut lab = Lab::new();
+    assert_eq!(lab.send_ip(&packet).len(), 1, "a multicast solicitation");
+    assert!(lab.rx(OUTSIDE, &frame).is_empty());
+    assert_eq!(
+        view(&lab, IpAddr::V6(client_v6())).unwrap().state,
+        NeighbourState::Incomplete
+    );
+}
+
 #[test]
 fn an_unanswered_probe_removes_the_entry() {
     let mut lab = Lab::new();

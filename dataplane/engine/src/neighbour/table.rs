@@ -340,6 +340,13 @@ impl<B> NeighbourTable<B> {
             .map(|e| (e.mac, e.key.port))
     }
 
+    /// The MAC cached for `key`, unless it is still being resolved.
+    pub(crate) fn cached_mac(&self, key: Key) -> Option<[u8; 6]> {
+        self.find(key)
+            .and_then(|(_, slot)| self.resolved(slot))
+            .map(|(mac, _)| mac)
+    }
+
     /// Records that `ip` on `port` is at `mac` (RFC 826's merge, RFC 4861 section 7.2.5).
     pub(crate) fn learn(
         &mut self,

@@ -180,27 +180,21 @@ impl<B: PacketBuffer> Worker<B> {
         )?;
         drop(buf);
         // An advert updates what we are resolving or have cached; it never creates an entry
-        // (RFC 4861 section 7.2.5), and never one for our own address.
-        if let Some(mac) = na
-            .target_mac
-            .filter(|_| !self.local.nd_owned(rx.port, na.target))
-        {
+        // (RFC 4861 section 7.2.5), and never one for our own address. An answer to a unicast
+        // solicitation may leave out the target's link-layer address (Linux does): it then
+        // confirms the MAC we have, and cannot complete an incomplete entry.
+        let key = Key {
+            port: rx.port,
+            ip: IpAddr::V6(na.target),
+        };
+        let mac = na.target_mac.or_else(|| self.neighbours.cached_mac(key));
+        if let Some(mac) = mac.filter(|_| !self.local.nd_owned(rx.port, na.target)) {
             let how = Learn {
                 confirmed: na.solicited,
                 create: false,
                 override_mac: na.override_flag,
             };
-            self.learn(
-                now,
-                Key {
-                    port: rx.port,
-                    ip: IpAddr::V6(na.target),
-                },
-                mac,
-                how,
-                true,
-                io,
-            );
+            self.learn(now, key, mac, how, true, io);
         }
         self.counters.rx_absorbed += 1;
         Ok(())
