@@ -15,7 +15,9 @@
 pub mod buffer;
 pub mod counters;
 pub mod drop_reason;
+pub mod flow;
 pub mod io;
+pub mod maglev;
 pub mod neighbour;
 pub mod route;
 pub mod snapshot;
