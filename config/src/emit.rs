@@ -1,9 +1,10 @@
 //! The validated config written back as YAML in the file's own schema, so that `parse(to_yaml(c)) == c`.
 
+use crate::balancing::{Affinity, L4Config, ListenerConfig, PoolConfig};
 use crate::model::{ApplianceConfig, Device};
 use crate::schema::{
-    FileAdmin, FileConfig, FileDevice, FileEal, FileMbufs, FileNeighbours, FilePort, FileRoute,
-    FileWorkers,
+    FileAdmin, FileAffinity, FileBackend, FileConfig, FileDevice, FileEal, FileL4, FileListener,
+    FileMbufs, FileNeighbours, FilePool, FilePort, FileRoute, FileSnat, FileTimeouts, FileWorkers,
 };
 
 impl ApplianceConfig {
@@ -67,6 +68,65 @@ fn to_file(config: &ApplianceConfig) -> FileConfig {
         admin: FileAdmin {
             socket: config.admin.socket.to_string_lossy().into_owned(),
         },
+        l4: to_file_l4(&config.l4),
+        pools: config.pools.iter().map(to_file_pool).collect(),
+        listeners: config.listeners.iter().map(to_file_listener).collect(),
+    }
+}
+
+fn to_file_l4(l4: &L4Config) -> FileL4 {
+    let timeouts = &l4.timeouts;
+    FileL4 {
+        maglev_size: l4.maglev_size.into(),
+        maglev_seed: l4.maglev_seed,
+        flows_per_core: l4.flows_per_core.into(),
+        max_new_flows_per_core_per_sec: l4.max_new_flows_per_core_per_sec.into(),
+        timeouts: FileTimeouts {
+            tcp_syn: timeouts.tcp_syn.as_secs(),
+            tcp_established: timeouts.tcp_established.as_secs(),
+            tcp_fin: timeouts.tcp_fin.as_secs(),
+            tcp_closed: timeouts.tcp_closed.as_secs(),
+            udp: timeouts.udp.as_secs(),
+        },
+        on_backend_removed: l4.on_backend_removed,
+        mss_clamp: l4.mss_clamp.map(u64::from),
+        snat: FileSnat {
+            ipv4: l4.snat.ipv4.iter().map(ToString::to_string).collect(),
+            ipv6: l4.snat.ipv6.iter().map(ToString::to_string).collect(),
+            ports: l4.snat.ports.to_string(),
+        },
+    }
+}
+
+fn to_file_pool(pool: &PoolConfig) -> FilePool {
+    FilePool {
+        name: pool.name.clone(),
+        backends: pool
+            .backends
+            .iter()
+            .map(|b| FileBackend {
+                address: b.address.to_string(),
+                port: b.port.into(),
+                weight: b.weight.into(),
+                state: b.state,
+            })
+            .collect(),
+    }
+}
+
+fn to_file_listener(listener: &ListenerConfig) -> FileListener {
+    let (affinity, affinity_timeout) = match listener.affinity {
+        Affinity::None => (FileAffinity::None, None),
+        Affinity::ClientIp { timeout } => (FileAffinity::ClientIp, Some(timeout.as_secs())),
+    };
+    FileListener {
+        name: listener.name.clone(),
+        vip: listener.vip.to_string(),
+        port: listener.port.into(),
+        protocol: listener.protocol,
+        pool: listener.pool.clone(),
+        affinity,
+        affinity_timeout,
     }
 }
 

@@ -8,6 +8,7 @@
 //! serde (`yaml_de`, `schema`) → validation into the model (`validate`, `model`). Serde stops at the
 //! first structural problem (wrong type, unknown or missing field); validation reports all value problems.
 
+mod balancing;
 mod cidr;
 mod eal_args;
 mod emit;
@@ -23,6 +24,11 @@ mod yaml_tree;
 
 use std::path::Path;
 
+pub use balancing::{
+    Affinity, BackendConfig, BackendState, FlowTimeouts, L4Config, ListenerConfig, PoolConfig,
+    PortRange, Protocol, RemovedBackendPolicy, SnatConfig, DEFAULT_AFFINITY_TIMEOUT,
+    DEFAULT_MAGLEV_SIZE,
+};
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::{ConfigError, Problem};
 pub use model::{

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::balancing::{L4Config, ListenerConfig, PoolConfig};
 use crate::cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr};
 use crate::pci::PciAddress;
 
@@ -35,12 +36,19 @@ pub struct ApplianceConfig {
     pub ports: Vec<PortConfig>,
     /// Static routes beyond the connected prefixes.
     pub routes: Vec<Route>,
-    /// Addresses the appliance owns and answers ARP/ND and ping for.
+    /// Extra addresses the appliance owns and answers ARP/ND and ping for; see
+    /// [`ApplianceConfig::owned_vips`] for these with the listeners' VIPs.
     pub vips: Vec<IpAddr>,
     /// Neighbour (ARP/ND) cache behaviour.
     pub neighbours: NeighbourConfig,
     /// The admin API.
     pub admin: AdminConfig,
+    /// L4 balancing settings: Maglev, flow tables, FullNAT.
+    pub l4: L4Config,
+    /// Named pools of backends, in file order.
+    pub pools: Vec<PoolConfig>,
+    /// L4 listeners, in file order; their pools exist and match their VIP's family.
+    pub listeners: Vec<ListenerConfig>,
 }
 
 impl ApplianceConfig {

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::balancing::{BackendState, Protocol, RemovedBackendPolicy, DEFAULT_MAGLEV_SIZE};
 use crate::model::{LogLevel, DEFAULT_ADMIN_SOCKET};
 
 /// The whole file.
@@ -25,6 +26,12 @@ pub(crate) struct FileConfig {
     pub neighbours: FileNeighbours,
     #[serde(default)]
     pub admin: FileAdmin,
+    #[serde(default)]
+    pub l4: FileL4,
+    #[serde(default)]
+    pub pools: Vec<FilePool>,
+    #[serde(default)]
+    pub listeners: Vec<FileListener>,
 }
 
 /// `eal:`, every field optional.
@@ -188,4 +195,138 @@ impl Default for FileAdmin {
             socket: DEFAULT_ADMIN_SOCKET.into(),
         }
     }
+}
+
+/// `l4:`, every field optional.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping of l4 settings")]
+pub(crate) struct FileL4 {
+    pub maglev_size: u64,
+    pub maglev_seed: u64,
+    pub flows_per_core: u64,
+    pub max_new_flows_per_core_per_sec: u64,
+    pub timeouts: FileTimeouts,
+    pub on_backend_removed: RemovedBackendPolicy,
+    pub mss_clamp: Option<u64>,
+    pub snat: FileSnat,
+}
+
+impl Default for FileL4 {
+    fn default() -> Self {
+        Self {
+            maglev_size: DEFAULT_MAGLEV_SIZE.into(),
+            maglev_seed: 0,
+            flows_per_core: 262_144,
+            max_new_flows_per_core_per_sec: 500_000,
+            timeouts: FileTimeouts::default(),
+            on_backend_removed: RemovedBackendPolicy::Reset,
+            mss_clamp: None,
+            snat: FileSnat::default(),
+        }
+    }
+}
+
+/// `l4.timeouts:` in seconds, every field optional.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(
+    default,
+    deny_unknown_fields,
+    expecting = "a mapping of timeouts in seconds"
+)]
+pub(crate) struct FileTimeouts {
+    pub tcp_syn: u64,
+    pub tcp_established: u64,
+    pub tcp_fin: u64,
+    pub tcp_closed: u64,
+    pub udp: u64,
+}
+
+impl Default for FileTimeouts {
+    fn default() -> Self {
+        Self {
+            tcp_syn: 30,
+            tcp_established: 900,
+            tcp_fin: 120,
+            tcp_closed: 10,
+            udp: 300,
+        }
+    }
+}
+
+/// `l4.snat:`, every field optional.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping of snat settings")]
+pub(crate) struct FileSnat {
+    pub ipv4: Vec<String>,
+    pub ipv6: Vec<String>,
+    pub ports: String,
+}
+
+impl Default for FileSnat {
+    fn default() -> Self {
+        Self {
+            ipv4: Vec::new(),
+            ipv6: Vec::new(),
+            ports: "1024-65535".into(),
+        }
+    }
+}
+
+/// One entry of `pools:`; `name` is required.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping with name and backends")]
+pub(crate) struct FilePool {
+    pub name: String,
+    #[serde(default)]
+    pub backends: Vec<FileBackend>,
+}
+
+/// One backend of a pool; `address` and `port` are required.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with address, port, weight and state"
+)]
+pub(crate) struct FileBackend {
+    pub address: String,
+    pub port: u64,
+    #[serde(default = "default_weight")]
+    pub weight: u64,
+    #[serde(default = "default_backend_state")]
+    pub state: BackendState,
+}
+
+fn default_weight() -> u64 {
+    1
+}
+
+fn default_backend_state() -> BackendState {
+    BackendState::Active
+}
+
+/// One entry of `listeners:`; all but the affinity settings are required.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping of listener settings")]
+pub(crate) struct FileListener {
+    pub name: String,
+    pub vip: String,
+    pub port: u64,
+    pub protocol: Protocol,
+    pub pool: String,
+    #[serde(default = "default_affinity")]
+    pub affinity: FileAffinity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity_timeout: Option<u64>,
+}
+
+/// `affinity:` of a listener as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum FileAffinity {
+    None,
+    ClientIp,
+}
+
+fn default_affinity() -> FileAffinity {
+    FileAffinity::None
 }

@@ -5,8 +5,11 @@
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::time::Duration;
 
-use edgelb_config::{load, Device, Ipv4Cidr, Ipv6Cidr};
+use edgelb_config::{
+    load, Affinity, BackendConfig, BackendState, Device, Ipv4Cidr, Ipv6Cidr, L4Config, Protocol,
+};
 
 fn lab() -> edgelb_config::ApplianceConfig {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lab.yaml");
@@ -24,6 +27,10 @@ fn v6(text: &str) -> Ipv6Cidr {
     text.parse().unwrap()
 }
 
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
 #[test]
 fn ports_have_the_lab_addresses() {
     let config = lab();
@@ -35,7 +42,7 @@ fn ports_have_the_lab_addresses() {
     assert_eq!(client.ipv6, [v6("2001:2::1/64")]);
     assert_eq!(
         client.device,
-        Device::Vdev("net_af_packet0,iface=p0,qpairs=1".into())
+        Device::Vdev("net_af_packet0,iface=p0,qpairs=2".into())
     );
     let (index, nodes) = config.port("nodes").unwrap();
     assert_eq!(index, 1);
@@ -43,7 +50,7 @@ fn ports_have_the_lab_addresses() {
     assert_eq!(nodes.ipv6, [v6("2001:2:0:1::1/64")]);
     assert_eq!(
         nodes.device,
-        Device::Vdev("net_af_packet1,iface=p1,qpairs=1".into())
+        Device::Vdev("net_af_packet1,iface=p1,qpairs=2".into())
     );
 }
 
@@ -57,13 +64,101 @@ fn vips_are_the_lab_vips() {
 }
 
 #[test]
-fn runs_without_hugepages_on_one_worker() {
+fn runs_without_hugepages_on_two_workers_sharing_a_cpu() {
     let config = lab();
     assert_eq!(config.eal.file_prefix, "edgelb-lab");
     assert!(!config.eal.hugepages);
-    assert_eq!(config.workers.lcores, [1]);
+    assert_eq!(config.workers.lcores, [1, 2]);
+    assert_eq!((config.workers.cpu_of(1), config.workers.cpu_of(2)), (1, 1));
     assert!(config.routes.is_empty());
-    assert!(config.eal_args().contains(&"--no-huge".to_owned()));
+    let args = config.eal_args();
+    assert!(args.contains(&"--no-huge".to_owned()));
+    let lcores = args.iter().position(|a| a == "--lcores").unwrap();
+    assert_eq!(args[lcores + 1], "0,1,2@1");
+}
+
+#[test]
+fn listeners_are_the_lab_services() {
+    let config = lab();
+    let listeners: Vec<(&str, IpAddr, u16, Protocol, &str, Affinity)> = config
+        .listeners
+        .iter()
+        .map(|l| {
+            (
+                l.name.as_str(),
+                l.vip,
+                l.port,
+                l.protocol,
+                l.pool.as_str(),
+                l.affinity,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listeners,
+        [
+            (
+                "web",
+                ip("198.18.10.10"),
+                80,
+                Protocol::Tcp,
+                "nodes-http",
+                Affinity::None
+            ),
+            (
+                "dns",
+                ip("198.18.10.10"),
+                53,
+                Protocol::Udp,
+                "nodes-dns",
+                Affinity::None
+            ),
+            (
+                "web-v6",
+                ip("2001:2:0:10::10"),
+                80,
+                Protocol::Tcp,
+                "nodes-http-v6",
+                Affinity::None
+            ),
+        ]
+    );
+    assert_eq!(
+        config.owned_vips(),
+        [ip("198.18.10.10"), ip("2001:2:0:10::10")]
+    );
+}
+
+#[test]
+fn pools_are_the_three_nodes() {
+    let config = lab();
+    let backends =
+        |pool: &str| -> Vec<BackendConfig> { config.pool(pool).unwrap().backends.clone() };
+    let nodes = |prefix: &str, port: u16| -> Vec<BackendConfig> {
+        (11..=13)
+            .map(|n| BackendConfig {
+                address: ip(&format!("{prefix}{n}")),
+                port,
+                weight: 1,
+                state: BackendState::Active,
+            })
+            .collect()
+    };
+    assert_eq!(backends("nodes-http"), nodes("198.19.0.", 80));
+    assert_eq!(backends("nodes-dns"), nodes("198.19.0.", 30053));
+    assert_eq!(backends("nodes-http-v6"), nodes("2001:2:0:1::", 80));
+    assert_eq!(config.pools.len(), 3);
+}
+
+#[test]
+fn l4_settings_are_the_defaults() {
+    let l4 = lab().l4;
+    assert_eq!(l4, L4Config::default());
+    assert_eq!(
+        (l4.maglev_size, l4.timeouts.udp),
+        (65_537, Duration::from_secs(300))
+    );
+    assert!(l4.snat.ipv4.is_empty() && l4.snat.ipv6.is_empty());
 }
 
 #[test]

@@ -10,8 +10,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use edgelb_config::{
-    AdminConfig, ApplianceConfig, Device, EalConfig, IpCidr, Ipv4Cidr, Ipv6Cidr, LogLevel,
-    MbufConfig, NeighbourConfig, PciAddress, PortConfig, Route, WorkersConfig,
+    AdminConfig, Affinity, ApplianceConfig, BackendConfig, BackendState, Device, EalConfig,
+    FlowTimeouts, IpCidr, Ipv4Cidr, Ipv6Cidr, L4Config, ListenerConfig, LogLevel, MbufConfig,
+    NeighbourConfig, PciAddress, PoolConfig, PortConfig, PortRange, Protocol, RemovedBackendPolicy,
+    Route, SnatConfig, WorkersConfig,
 };
 use proptest::prelude::*;
 
@@ -101,6 +103,147 @@ fn routes(ports: &[PortConfig], count: usize) -> Vec<Route> {
     routes
 }
 
+/// The `l4` section without SNAT addresses (those depend on the ports); the port range leaves at least
+/// five ports, enough for the at most three workers.
+fn l4() -> impl Strategy<Value = L4Config> {
+    let timeouts = (
+        1u64..=3600,
+        1u64..=604_800,
+        1u64..=3600,
+        1u64..=3600,
+        1u64..=86_400,
+    )
+        .prop_map(|(syn, established, fin, closed, udp)| FlowTimeouts {
+            tcp_syn: Duration::from_secs(syn),
+            tcp_established: Duration::from_secs(established),
+            tcp_fin: Duration::from_secs(fin),
+            tcp_closed: Duration::from_secs(closed),
+            udp: Duration::from_secs(udp),
+        });
+    (
+        proptest::sample::select(vec![251u32, 257, 4093, 65_537, 1_000_003]),
+        any::<u64>(),
+        1024u32..=16_777_216,
+        any::<u32>(),
+        timeouts,
+        prop_oneof![
+            Just(RemovedBackendPolicy::Reset),
+            Just(RemovedBackendPolicy::Drop)
+        ],
+        proptest::option::of(536u16..=9000),
+        (1u16..=60_000, 4u16..=5535),
+    )
+        .prop_map(
+            |(maglev_size, maglev_seed, flows, max_new, timeouts, removed, mss, (lo, extra))| {
+                L4Config {
+                    maglev_size,
+                    maglev_seed,
+                    flows_per_core: flows,
+                    max_new_flows_per_core_per_sec: max_new,
+                    timeouts,
+                    on_backend_removed: removed,
+                    mss_clamp: mss,
+                    snat: SnatConfig {
+                        ipv4: Vec::new(),
+                        ipv6: Vec::new(),
+                        ports: PortRange { lo, hi: lo + extra },
+                    },
+                }
+            },
+        )
+}
+
+/// Raw material for one pool: which of four hosts are backends, and each host's port, weight and state.
+type PoolSeed = (std::collections::BTreeSet<u8>, Vec<(u16, u32, bool)>);
+
+fn pool_seeds() -> impl Strategy<Value = Vec<PoolSeed>> {
+    let backend = (1u16..=65_535, 0u32..=65_535, any::<bool>());
+    let pool = (
+        proptest::collection::btree_set(0u8..4, 0..=4),
+        proptest::collection::vec(backend, 4),
+    );
+    proptest::collection::vec(pool, 8)
+}
+
+/// One pool per port and family, its backends the 2nd to 5th hosts of the port's first prefix (never a
+/// port address: those are the 1st); whether each pool is IPv4.
+fn pools(ports: &[PortConfig], seeds: &[PoolSeed]) -> Vec<(PoolConfig, bool)> {
+    let mut prefixes = Vec::new();
+    for port in ports {
+        prefixes.extend(port.ipv4.first().map(|&c| IpCidr::V4(c)));
+        prefixes.extend(port.ipv6.first().map(|&c| IpCidr::V6(c)));
+    }
+    let mut pools = Vec::new();
+    for (i, (prefix, (hosts, params))) in prefixes.iter().zip(seeds).enumerate() {
+        let host = |k: u8| match prefix.network().addr() {
+            IpAddr::V4(net) => IpAddr::V4(Ipv4Addr::from(u32::from(net) + 2 + u32::from(k))),
+            IpAddr::V6(net) => IpAddr::V6(Ipv6Addr::from(u128::from(net) + 2 + u128::from(k))),
+        };
+        let backends = hosts
+            .iter()
+            .zip(params)
+            .map(|(&k, &(port, weight, draining))| BackendConfig {
+                address: host(k),
+                port,
+                weight,
+                state: if draining {
+                    BackendState::Draining
+                } else {
+                    BackendState::Active
+                },
+            })
+            .collect();
+        pools.push((
+            PoolConfig {
+                name: format!("pool-{i}.b"),
+                backends,
+            },
+            prefix.is_ipv4(),
+        ));
+    }
+    pools
+}
+
+/// Raw material for one listener: which pool, port, TCP or UDP, affinity timeout if client-ip.
+type ListenerSeed = (usize, u16, bool, Option<u64>);
+
+fn listener_seeds() -> impl Strategy<Value = Vec<ListenerSeed>> {
+    let seed = (
+        any::<usize>(),
+        1u16..=65_535,
+        any::<bool>(),
+        proptest::option::of(1u64..=86_400),
+    );
+    proptest::collection::vec(seed, 0..5)
+}
+
+/// Listener `j` has its own VIP in 203.0.113.0/24 or 2001:db8:ee::/48, of its pool's family.
+fn listeners(pools: &[(PoolConfig, bool)], seeds: &[ListenerSeed]) -> Vec<ListenerConfig> {
+    let mut listeners = Vec::new();
+    for (j, &(pick, port, tcp, affinity)) in seeds.iter().enumerate() {
+        let Some((pool, v4)) = pools.get(pick % pools.len().max(1)) else {
+            continue;
+        };
+        let k = u8::try_from(j).unwrap() + 1;
+        let vip = if *v4 {
+            IpAddr::V4(Ipv4Addr::new(203, 0, 113, k))
+        } else {
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xee, 0, 0, 0, 0, u16::from(k)))
+        };
+        listeners.push(ListenerConfig {
+            name: format!("listener-{j}"),
+            vip,
+            port,
+            protocol: if tcp { Protocol::Tcp } else { Protocol::Udp },
+            pool: pool.name.clone(),
+            affinity: affinity.map_or(Affinity::None, |secs| Affinity::ClientIp {
+                timeout: Duration::from_secs(secs),
+            }),
+        });
+    }
+    listeners
+}
+
 fn config() -> impl Strategy<Value = ApplianceConfig> {
     let ports = (1u8..=4).prop_flat_map(|n| (0..n).map(port).collect::<Vec<_>>());
     let log_level = prop_oneof![
@@ -179,9 +322,21 @@ fn config() -> impl Strategy<Value = ApplianceConfig> {
         neighbours,
         "/[a-z]{1,20}\\.sock",
         0u32..=512,
+        (l4(), pool_seeds(), listener_seeds(), any::<u8>()),
     )
         .prop_map(
-            |(eal, workers, ports, route_count, vips, neighbours, socket, cache)| {
+            |(eal, workers, ports, route_count, vips, neighbours, socket, cache, balancing)| {
+                let (mut l4, pool_seeds, listener_seeds, snat_pick) = balancing;
+                // SNAT addresses: some of the ports' own addresses (always on a connected prefix).
+                for (i, port) in ports.iter().enumerate() {
+                    if snat_pick & (1 << i) != 0 {
+                        l4.snat.ipv4.extend(port.ipv4.iter().map(|c| c.addr()));
+                        l4.snat.ipv6.extend(port.ipv6.iter().map(|c| c.addr()));
+                    }
+                }
+                let pools = pools(&ports, &pool_seeds);
+                let listeners = listeners(&pools, &listener_seeds);
+                let pools = pools.into_iter().map(|(pool, _)| pool).collect();
                 let routes = routes(&ports, route_count);
                 let vips = vips
                     .into_iter()
@@ -217,6 +372,9 @@ fn config() -> impl Strategy<Value = ApplianceConfig> {
                     admin: AdminConfig {
                         socket: PathBuf::from(socket),
                     },
+                    l4,
+                    pools,
+                    listeners,
                 }
             },
         )

@@ -4,17 +4,24 @@
 //! A check that fails records a problem and hands back a stand-in value so that the later checks still run;
 //! no stand-in ever escapes, because any problem fails the whole validation.
 
+mod l4;
+mod listeners;
+mod pools;
 mod ports;
 mod routing;
 mod runtime;
 
 use std::fmt::Display;
+use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::balancing::{L4Config, ListenerConfig, PoolConfig};
 use crate::field_path::FieldPath;
-use crate::model::{AdminConfig, ApplianceConfig, NeighbourConfig};
+use crate::model::{
+    AdminConfig, ApplianceConfig, NeighbourConfig, PortConfig, Route, WorkersConfig,
+};
 use crate::schema::{FileAdmin, FileConfig, FileNeighbours};
 
 /// Longest path a Unix socket address holds (`sun_path` is 108 bytes with the NUL).
@@ -89,6 +96,15 @@ pub(crate) fn validate(file: &FileConfig) -> Result<ApplianceConfig, Vec<(FieldP
         prefixes_known,
     );
     let vips = routing::vips(&mut checker, &root.key("vips"), &file.vips, &ports);
+    let (l4, pools, listeners) = balancing(
+        &mut checker,
+        file,
+        &workers,
+        &ports,
+        &routes,
+        &vips,
+        prefixes_known,
+    );
     let neighbours = neighbours(&mut checker, &root.key("neighbours"), &file.neighbours);
     let admin = admin(&mut checker, &root.key("admin"), &file.admin);
     if !checker.problems.is_empty() {
@@ -103,7 +119,49 @@ pub(crate) fn validate(file: &FileConfig) -> Result<ApplianceConfig, Vec<(FieldP
         vips,
         neighbours,
         admin,
+        l4,
+        pools,
+        listeners,
     })
+}
+
+/// The `l4`, `pools` and `listeners` sections, which check each other: backends are none of the
+/// listeners' VIPs, listeners name pools of their VIP's family.
+fn balancing(
+    checker: &mut Checker,
+    file: &FileConfig,
+    workers: &WorkersConfig,
+    ports: &[PortConfig],
+    routes: &[Route],
+    vips: &[IpAddr],
+    prefixes_known: bool,
+) -> (L4Config, Vec<PoolConfig>, Vec<ListenerConfig>) {
+    let root = FieldPath::root();
+    let context = l4::SnatContext {
+        ports,
+        prefixes_known,
+        vips,
+        workers: workers.lcores.len(),
+    };
+    let l4 = l4::l4(checker, &root.key("l4"), &file.l4, &context);
+    let listeners_path = root.key("listeners");
+    let listeners =
+        listeners::listeners(checker, &listeners_path, &file.listeners, ports, &l4.snat);
+    let owned = pools::Owned {
+        ports,
+        vips,
+        listener_vips: listeners.iter().map(|(_, l)| l.vip).collect(),
+        snat: &l4.snat,
+    };
+    let reach = pools::Reach {
+        ports,
+        routes,
+        known: prefixes_known,
+    };
+    let pools = pools::pools(checker, &root.key("pools"), &file.pools, &owned, &reach);
+    listeners::check_pools(checker, &listeners_path, &listeners, &pools, l4.maglev_size);
+    let listeners = listeners.into_iter().map(|(_, l)| l).collect();
+    (l4, pools, listeners)
 }
 
 fn neighbours(checker: &mut Checker, path: &FieldPath, file: &FileNeighbours) -> NeighbourConfig {

@@ -50,6 +50,53 @@ neighbours:
   queue_total: 256
 admin:
   socket: /run/edgelb/test.sock
+l4:
+  maglev_size: 65537
+  maglev_seed: 0
+  flows_per_core: 262144
+  max_new_flows_per_core_per_sec: 500000
+  timeouts:
+    tcp_syn: 30
+    tcp_established: 900
+    tcp_fin: 120
+    tcp_closed: 10
+    udp: 300
+  on_backend_removed: reset
+  mss_clamp: null
+  snat:
+    ipv4: [198.19.0.2]
+    ipv6: []
+    ports: "1024-65535"
+pools:
+  - name: pool-http
+    backends:
+      - { address: 198.19.0.11, port: 80, weight: 1, state: active }
+      - { address: 198.19.0.12, port: 80, weight: 2, state: draining }
+  - name: pool-dns
+    backends:
+      - { address: 198.19.0.11, port: 30053 }
+  - name: pool-http6
+    backends:
+      - { address: "2001:2:0:1::11", port: 80 }
+listeners:
+  - name: web
+    vip: 198.18.10.10
+    port: 80
+    protocol: tcp
+    pool: pool-http
+    affinity: none
+  - name: dns
+    vip: 198.18.10.11
+    port: 53
+    protocol: udp
+    pool: pool-dns
+    affinity: client-ip
+    affinity_timeout: 600
+  - name: web-v6
+    vip: "2001:2:0:10::10"
+    port: 80
+    protocol: tcp
+    pool: pool-http6
 "#;
 
 /// Parses a config that must be valid.
