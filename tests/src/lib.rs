@@ -28,9 +28,19 @@ pub struct Lab {
 impl Lab {
     /// `scripts/lab up` with the given extra arguments; returns once the appliance answers.
     pub fn up(args: &[&str]) -> Result<Lab> {
+        Self::up_with_config(None, args)
+    }
+
+    /// Like [`Lab::up`], with the appliance running `config` instead of `config/examples/lab.yaml`.
+    pub fn up_with_config(config: Option<&Path>, args: &[&str]) -> Result<Lab> {
         let root = repo_root();
         let lab = Lab { root };
-        let out = lab.script(&[&["up"], args].concat())?;
+        let mut cmd = Command::new(lab.root.join("scripts/lab"));
+        cmd.arg("up").args(args).current_dir(&lab.root);
+        if let Some(config) = config {
+            cmd.env("EDGELB_LAB_CONFIG", config);
+        }
+        let out = cmd.output().context("running scripts/lab up")?;
         if !out.status.success() {
             bail!(
                 "scripts/lab up failed:\n{}{}",
@@ -84,6 +94,36 @@ impl Lab {
             bail!("edgelb-dataplane status failed: {}", text(&out.stderr));
         }
         serde_json::from_slice(&out.stdout).context("status is not JSON")
+    }
+
+    /// Sends SIGHUP to the dataplane and waits until it reports a newer snapshot generation.
+    pub fn reload(&self) -> Result<u64> {
+        let before = self.status()?["generation"]
+            .as_u64()
+            .context("status has no generation")?;
+        let pid = self.dataplane_pid()?;
+        let ok = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()?
+            .success();
+        if !ok {
+            bail!("kill -HUP {pid} failed");
+        }
+        wait_for(Duration::from_secs(5), || {
+            let now = self.status()?["generation"].as_u64().unwrap_or(0);
+            Ok((now > before).then_some(now))
+        })
+        .with_context(|| {
+            format!(
+                "the dataplane did not apply the reload; log:\n{}",
+                self.dataplane_log()
+            )
+        })
+    }
+
+    /// The repository root this lab runs from.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// The dataplane's pid, from the lab's pid file.

@@ -12,6 +12,7 @@ mod run;
 mod shared;
 mod snapshot;
 mod status;
+mod tx_batches;
 mod worker;
 
 use std::process::ExitCode;

@@ -64,6 +64,7 @@ pub fn status(
             index,
             lcore: w.lcore,
             tx_dropped: report.tx_dropped,
+            handoff_dropped: report.handoff_dropped,
             counters,
         });
         for n in &report.neighbours {
@@ -89,6 +90,7 @@ pub fn status(
         pid: std::process::id(),
         uptime_s: id.started.elapsed().as_secs_f64(),
         config: id.config.clone(),
+        generation: shared.generation(),
         ports: ports
             .iter()
             .enumerate()

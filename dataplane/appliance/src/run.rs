@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use edgelb_config::ApplianceConfig;
 use edgelb_dpdk::{Eal, Lcore, Mempool, DEFAULT_BUF_SIZE, SOCKET_ANY};
+use edgelb_engine::{Capacity, CoreId};
 
 use crate::admin::{AdminServer, Request};
 use crate::cli::RunArgs;
@@ -16,6 +17,8 @@ use crate::report::{self, Identity};
 use crate::shared::Shared;
 use crate::worker::WorkerSetup;
 
+/// Frames a worker's hand-off ring holds (a power of two).
+const HANDOFF_RING: u32 = 4096;
 /// How often the management thread wakes up to serve the admin socket and look at signals.
 const MANAGEMENT_TICK: Duration = Duration::from_millis(20);
 
@@ -142,22 +145,46 @@ fn run_with_eal(
         })?,
     );
     let mut open = ports::open_all(&config, &pool, queues)?;
-    let macs: Vec<[u8; 6]> = open.iter().map(|p| p.mac).collect();
-    let snapshot = crate::snapshot::build(&config, &macs)?;
+    let snapshot = crate::snapshot::build(&config, &open)?;
     let shared = Arc::new(Shared::new(snapshot, &workers));
 
-    for (index, &lcore) in workers.iter().enumerate() {
-        let queue = u16::try_from(index).context("too many workers")?;
+    // One inbox ring per worker for frames another core received but this one owns (software steering).
+    let mut inboxes = Vec::new();
+    let mut producers = Vec::new();
+    for index in 0..workers.len() {
+        let (producer, consumer) =
+            edgelb_dpdk::mbuf_ring(&format!("edgelb_inbox{index}"), HANDOFF_RING, SOCKET_ANY)
+                .with_context(|| format!("creating the hand-off ring of worker {index}"))?;
+        producers.push(producer);
+        inboxes.push(consumer);
+    }
+    let capacity = Capacity {
+        flows: config.l4.flows_per_core as usize,
+        ..Capacity::default()
+    };
+    for (index, (&lcore, inbox)) in workers.iter().zip(inboxes).enumerate() {
+        let core = CoreId {
+            index: u16::try_from(index)?,
+            count: queues,
+        };
         let (rx, tx) = open
             .iter_mut()
-            .map(|p| p.queues_for(queue))
+            .map(|p| p.queues_for(core.index))
             .collect::<Result<(Vec<_>, Vec<_>)>>()?;
+        let peers = producers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i != index).then(|| p.clone()))
+            .collect();
         let setup = WorkerSetup {
-            index,
+            core,
             rx,
             tx,
+            inbox,
+            peers,
             pool: Arc::clone(&pool),
             shared: Arc::clone(&shared),
+            capacity,
             burst: usize::from(config.workers.burst),
             idle_sleep: config.workers.idle_sleep,
         };
@@ -168,6 +195,7 @@ fn run_with_eal(
         }
         tracing::info!(worker = index, lcore, "worker started");
     }
+    drop(producers);
 
     let id = Identity::new(path.display().to_string());
     let mut state = Running {
@@ -255,8 +283,7 @@ impl Running {
             );
             return;
         }
-        let macs: Vec<[u8; 6]> = self.ports.iter().map(|p| p.mac).collect();
-        match crate::snapshot::build(&new, &macs) {
+        match crate::snapshot::build(&new, &self.ports) {
             Ok(snapshot) => {
                 let generation = self.shared.publish(snapshot);
                 self.config = new;

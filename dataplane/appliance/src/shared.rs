@@ -38,6 +38,7 @@ pub struct WorkerShared {
 pub struct WorkerReport {
     pub counters: Counters,
     pub tx_dropped: u64,
+    pub handoff_dropped: u64,
     pub neighbours: Vec<NeighbourEntry>,
 }
 

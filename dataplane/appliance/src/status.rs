@@ -14,6 +14,8 @@ pub struct StatusDoc {
     pub pid: u32,
     pub uptime_s: f64,
     pub config: String,
+    /// Generation of the configuration snapshot the workers run (1 at start, +1 per applied reload).
+    pub generation: u64,
     pub ports: Vec<PortStatus>,
     pub workers: Vec<WorkerStatus>,
     /// Engine counters summed over the workers (every counter, zeros included).
@@ -56,6 +58,8 @@ pub struct WorkerStatus {
     pub lcore: u32,
     /// Frames the NIC queue did not take (tx ring full); freed and counted here.
     pub tx_dropped: u64,
+    /// Frames for another core that did not fit in its hand-off ring.
+    pub handoff_dropped: u64,
     /// Non-zero engine counters of this core.
     pub counters: BTreeMap<String, u64>,
 }
@@ -81,8 +85,8 @@ pub fn render(doc: &StatusDoc) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "edgelb-dataplane {}  pid {}  boot {}  up {:.0}s  config {}",
-        doc.version, doc.pid, doc.boot_id, doc.uptime_s, doc.config
+        "edgelb-dataplane {}  pid {}  boot {}  up {:.0}s  config {} (generation {})",
+        doc.version, doc.pid, doc.boot_id, doc.uptime_s, doc.config, doc.generation
     );
     render_ports(&mut out, &doc.ports);
     render_neighbours(&mut out, &doc.neighbours);
@@ -153,9 +157,19 @@ fn render_workers(out: &mut String, doc: &StatusDoc) {
         }
         let _ = writeln!(out, "{line}");
     }
-    let tx_dropped: u64 = doc.workers.iter().map(|w| w.tx_dropped).sum();
-    if tx_dropped != 0 {
-        let _ = writeln!(out, "{:<36} {:>12}", "tx_ring_full_dropped", tx_dropped);
+    for (name, value) in [
+        (
+            "tx_ring_full_dropped",
+            doc.workers.iter().map(|w| w.tx_dropped).sum::<u64>(),
+        ),
+        (
+            "handoff_ring_full_dropped",
+            doc.workers.iter().map(|w| w.handoff_dropped).sum::<u64>(),
+        ),
+    ] {
+        if value != 0 {
+            let _ = writeln!(out, "{name:<36} {value:>12}");
+        }
     }
 }
 
@@ -175,6 +189,7 @@ mod tests {
             pid: 1,
             uptime_s: 2.0,
             config: "lab.yaml".into(),
+            generation: 1,
             ports: vec![PortStatus {
                 index: 0,
                 name: "client".into(),
@@ -196,6 +211,7 @@ mod tests {
                 index: 0,
                 lcore: 1,
                 tx_dropped: 0,
+                handoff_dropped: 0,
                 counters: per_core,
             }],
             totals,

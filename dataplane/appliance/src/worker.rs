@@ -1,20 +1,20 @@
 //! The run-to-completion loop of one worker lcore: rx burst on every port, the engine, tx burst, timers.
 //!
 //! Everything mutable here belongs to this core. Between bursts the worker picks up a new snapshot (one atomic
-//! load to notice it), applies neighbours learned by other cores, and a few times a second publishes its counters.
+//! load to notice it), takes frames other cores handed over (return traffic of flows this core owns), applies
+//! neighbours learned by other cores, and a few times a second publishes its counters.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use arrayvec::ArrayVec;
-use edgelb_dpdk::{Mbuf, Mempool, RxQueue, TxQueue};
-use edgelb_engine::{Instant, Io, PortId, Worker};
+use edgelb_dpdk::{Mbuf, MbufRingConsumer, MbufRingProducer, Mempool, RxQueue, TxQueue};
+use edgelb_engine::{Capacity, CoreId, Instant, PortId, Worker};
 
 use crate::clock::Clock;
-use crate::shared::{NeighbourEntry, Shared, WorkerReport};
+use crate::shared::{NeighbourEntry, Shared, WorkerReport, WorkerShared};
+use crate::tx_batches::{TxBatches, MAX_BURST};
 
-/// Largest rx burst and tx batch (the config's `workers.burst` is at most this).
-pub const MAX_BURST: usize = edgelb_config::MAX_BURST as usize;
 /// Empty polls in a row before an idle worker starts sleeping (when `idle_sleep` is not zero).
 const IDLE_POLLS_BEFORE_SLEEP: u32 = 1024;
 /// How often a worker republishes its counters and neighbours.
@@ -23,87 +23,61 @@ const REPORT_EVERY: Duration = Duration::from_millis(250);
 /// Everything a worker needs, moved onto its lcore at launch.
 #[derive(Debug)]
 pub struct WorkerSetup {
-    pub index: usize,
+    pub core: CoreId,
     /// One rx and one tx queue per port, indexed by the engine's `PortId`.
     pub rx: Vec<RxQueue>,
     pub tx: Vec<TxQueue>,
+    /// Frames other cores hand to this one.
+    pub inbox: MbufRingConsumer,
+    /// The other cores' inboxes, by core index (`None` at this core's own index).
+    pub peers: Vec<Option<MbufRingProducer>>,
     pub pool: Arc<Mempool>,
     pub shared: Arc<Shared>,
+    pub capacity: Capacity,
     /// Frames per rx burst, at most [`MAX_BURST`].
     pub burst: usize,
     pub idle_sleep: Duration,
-}
-
-/// Frames waiting for the end of the burst, per port, and the mempool new frames come from.
-struct TxBatches<'a> {
-    pool: &'a Mempool,
-    queues: Vec<TxQueue>,
-    pending: Vec<ArrayVec<Mbuf, MAX_BURST>>,
-    dropped: u64,
-}
-
-impl TxBatches<'_> {
-    fn flush(&mut self) {
-        for (queue, pending) in self.queues.iter_mut().zip(self.pending.iter_mut()) {
-            if !pending.is_empty() {
-                self.dropped += queue.tx_burst(pending) as u64;
-            }
-        }
-    }
-}
-
-impl Io<Mbuf> for TxBatches<'_> {
-    #[inline]
-    fn alloc(&mut self) -> Option<Mbuf> {
-        self.pool.alloc()
-    }
-
-    #[inline]
-    fn send(&mut self, port: PortId, buf: Mbuf) {
-        let p = usize::from(port.0);
-        let (Some(queue), Some(pending)) = (self.queues.get_mut(p), self.pending.get_mut(p)) else {
-            self.dropped += 1;
-            return;
-        };
-        if pending.is_full() {
-            self.dropped += queue.tx_burst(pending) as u64;
-        }
-        // After a flush the batch has room; if the NIC took nothing the frame is dropped by `try_push`'s error.
-        if pending.try_push(buf).is_err() {
-            self.dropped += 1;
-        }
-    }
 }
 
 impl WorkerSetup {
     /// The worker loop; returns when the management thread asks all workers to stop.
     pub fn run(self) -> i32 {
         let WorkerSetup {
-            index,
+            core,
             mut rx,
             tx,
+            mut inbox,
+            peers,
             pool,
             shared,
+            capacity,
             burst,
             idle_sleep,
         } = self;
-        let clock = Clock::tsc();
-        let mut generation = shared.generation();
-        let mut engine: Worker<Mbuf> = Worker::new(shared.snapshot(), Default::default());
-        let pending = tx.iter().map(|_| ArrayVec::new()).collect();
-        let mut io = TxBatches {
-            pool: &pool,
-            queues: tx,
-            pending,
-            dropped: 0,
-        };
-        let mut rx_burst: ArrayVec<Mbuf, MAX_BURST> = ArrayVec::new();
-        let mut idle_polls = 0u32;
-        let mut next_report = Instant::ZERO;
+        let index = usize::from(core.index);
         let Some(me) = shared.workers.get(index) else {
             tracing::error!("worker {index}: no shared state for this worker");
             return -1;
         };
+        // DPDK port id → the engine's port index, for frames handed over by other cores.
+        let port_of: Vec<Option<PortId>> = {
+            let mut map =
+                vec![None; usize::from(rx.iter().map(|q| q.port_id()).max().unwrap_or(0)) + 1];
+            for (i, q) in rx.iter().enumerate() {
+                if let Some(slot) = map.get_mut(usize::from(q.port_id())) {
+                    *slot = Some(PortId(i as u16));
+                }
+            }
+            map
+        };
+        let burst = burst.clamp(1, MAX_BURST);
+        let clock = Clock::tsc();
+        let mut generation = shared.generation();
+        let mut engine: Worker<Mbuf> = Worker::new(shared.snapshot(), capacity, core);
+        let mut io = TxBatches::new(&pool, tx, peers);
+        let mut frames: ArrayVec<Mbuf, MAX_BURST> = ArrayVec::new();
+        let mut idle_polls = 0u32;
+        let mut next_report = Instant::ZERO;
 
         while !shared.stopping() {
             let now = clock.now();
@@ -115,11 +89,17 @@ impl WorkerSetup {
                 engine.apply_neighbour_update(now, update, &mut io);
             }
 
-            let mut received = 0;
+            let mut received = inbox.dequeue_burst(&mut frames);
+            for frame in frames.drain(..) {
+                match port_of.get(usize::from(frame.port())).copied().flatten() {
+                    Some(port) => engine.handle_handed_off(now, port, frame, &mut io),
+                    None => io.handoff_dropped += 1,
+                }
+            }
             for (port, queue) in rx.iter_mut().enumerate() {
-                received += queue.rx_burst_max(&mut rx_burst, burst);
+                received += queue.rx_burst_max(&mut frames, burst);
                 let port = PortId(port as u16);
-                for frame in rx_burst.drain(..) {
+                for frame in frames.drain(..) {
                     engine.handle_frame(now, port, frame, &mut io);
                 }
             }
@@ -132,7 +112,7 @@ impl WorkerSetup {
             }
 
             if now >= next_report {
-                publish_report(me, &engine, io.dropped);
+                publish_report(me, &engine, &io);
                 next_report = now + REPORT_EVERY;
             }
             if received == 0 {
@@ -146,13 +126,13 @@ impl WorkerSetup {
             }
         }
         io.flush();
-        publish_report(me, &engine, io.dropped);
+        publish_report(me, &engine, &io);
         0
     }
 }
 
 /// Publishes this core's counters and neighbours for the management thread (allocates: a few times a second).
-fn publish_report(me: &crate::shared::WorkerShared, engine: &Worker<Mbuf>, tx_dropped: u64) {
+fn publish_report(me: &WorkerShared, engine: &Worker<Mbuf>, io: &TxBatches<'_>) {
     let neighbours = engine
         .neighbours()
         .map(|n| NeighbourEntry {
@@ -165,7 +145,8 @@ fn publish_report(me: &crate::shared::WorkerShared, engine: &Worker<Mbuf>, tx_dr
         .collect();
     me.report.store(Arc::new(WorkerReport {
         counters: engine.counters().clone(),
-        tx_dropped,
+        tx_dropped: io.tx_dropped,
+        handoff_dropped: io.handoff_dropped,
         neighbours,
     }));
 }

@@ -1,12 +1,14 @@
 //! The addresses the appliance owns, derived once per snapshot.
 //!
-//! A port owns its configured addresses and its EUI-64 link-local address; VIPs are owned on every
-//! port. ARP and ND answer for the ingress port's addresses and the VIPs; IP delivery accepts any
-//! port's global addresses (weak host model), but link-local only on the port it belongs to.
+//! A port owns its configured addresses and its EUI-64 link-local address; VIPs (the snapshot's
+//! `vips`, the L4 listeners' VIPs and the configured SNAT addresses) are owned on every port. ARP
+//! and ND answer for the ingress port's addresses and the VIPs; IP delivery accepts any port's
+//! global addresses (weak host model), but link-local only on the port it belongs to.
 
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use crate::l4::snat::SnatSources;
 use crate::snapshot::{PortSpec, Snapshot};
 use crate::PortId;
 
@@ -24,6 +26,12 @@ pub(crate) enum Owner {
 pub(crate) struct Local {
     pub(crate) snapshot: Arc<Snapshot>,
     link_local: Vec<Ipv6Addr>,
+    /// Virtual IPv4 addresses, sorted: `vips`, listener VIPs, configured SNAT addresses.
+    virtual_v4: Vec<Ipv4Addr>,
+    /// Virtual IPv6 addresses, sorted.
+    virtual_v6: Vec<Ipv6Addr>,
+    /// The SNAT addresses of each port.
+    pub(crate) snat: SnatSources,
 }
 
 impl Local {
@@ -33,9 +41,29 @@ impl Local {
             .iter()
             .map(|p| link_local_from_mac(p.mac))
             .collect();
+        let l4 = &snapshot.l4;
+        let settings = l4.settings();
+        let all = snapshot.vips.iter().copied();
+        let all = all.chain(l4.listeners().iter().map(|l| l.vip));
+        let all = all.chain(settings.snat_ipv4.iter().map(|a| IpAddr::V4(*a)));
+        let all = all.chain(settings.snat_ipv6.iter().map(|a| IpAddr::V6(*a)));
+        let (mut virtual_v4, mut virtual_v6) = (Vec::new(), Vec::new());
+        for ip in all {
+            match ip {
+                IpAddr::V4(a) => virtual_v4.push(a),
+                IpAddr::V6(a) => virtual_v6.push(a),
+            }
+        }
+        virtual_v4.sort_unstable();
+        virtual_v4.dedup();
+        virtual_v6.sort_unstable();
+        virtual_v6.dedup();
         Self {
+            snat: SnatSources::derive(&snapshot),
             snapshot,
             link_local,
+            virtual_v4,
+            virtual_v6,
         }
     }
 
@@ -48,12 +76,14 @@ impl Local {
         self.link_local.get(port.index()).copied()
     }
 
+    #[inline]
     fn vip_v4(&self, ip: Ipv4Addr) -> bool {
-        self.snapshot.vips.iter().any(|v| *v == ip)
+        self.virtual_v4.binary_search(&ip).is_ok()
     }
 
+    #[inline]
     fn vip_v6(&self, ip: Ipv6Addr) -> bool {
-        self.snapshot.vips.iter().any(|v| *v == ip)
+        self.virtual_v6.binary_search(&ip).is_ok()
     }
 
     /// Whether ARP on `port` answers for `ip`.

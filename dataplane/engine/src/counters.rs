@@ -1,6 +1,7 @@
 //! Per-core counters: plain integers, summed across cores when read.
 
 use crate::drop_reason::DropReason;
+use crate::flow::FlowCounters;
 
 macro_rules! event_counters {
     ($($(#[$doc:meta])* $name:ident,)*) => {
@@ -10,11 +11,20 @@ macro_rules! event_counters {
             $($(#[$doc])* pub $name: u64,)*
             /// Dropped frames, indexed by `DropReason as usize`.
             pub drops: [u64; DropReason::COUNT],
+            /// The flow table's counters (filled in by [`crate::Worker::counters`]).
+            pub flows: FlowCounters,
+            /// The client-ip affinity table's counters (filled in by [`crate::Worker::counters`]).
+            pub affinity: FlowCounters,
         }
 
         impl Default for Counters {
             fn default() -> Self {
-                Self { $($name: 0,)* drops: [0; DropReason::COUNT] }
+                Self {
+                    $($name: 0,)*
+                    drops: [0; DropReason::COUNT],
+                    flows: FlowCounters::default(),
+                    affinity: FlowCounters::default(),
+                }
             }
         }
 
@@ -25,13 +35,20 @@ macro_rules! event_counters {
                 for (mine, theirs) in self.drops.iter_mut().zip(other.drops.iter()) {
                     *mine = mine.wrapping_add(*theirs);
                 }
+                self.flows.add(&other.flows);
+                self.affinity.add(&other.affinity);
             }
 
-            /// Every counter with its snake_case name, the drop reasons as `drop_<reason>`.
+            /// Every counter with its snake_case name: the events, the flow table's as `flow_<name>`,
+            /// the affinity table's as `affinity_<name>`, the drop reasons as `drop_<reason>`.
             pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
                 let events = [$((stringify!($name), self.$name),)*];
                 let drops = DropReason::ALL.iter().zip(self.drops.iter()).map(|(r, n)| (r.counter_name(), *n));
-                events.into_iter().chain(drops)
+                events
+                    .into_iter()
+                    .chain(self.flows.iter_as_flows())
+                    .chain(self.affinity.iter_as_affinity())
+                    .chain(drops)
             }
         }
     };
@@ -78,6 +95,22 @@ event_counters! {
     neighbour_updates_lost,
     /// Neighbour updates from other cores applied.
     neighbour_updates_applied,
+    /// L4 flows created (a backend picked, a SNAT port taken).
+    l4_new_flows,
+    /// Packets from clients rewritten towards their backend.
+    l4_forward_packets,
+    /// Packets from backends rewritten back towards their client.
+    l4_reverse_packets,
+    /// Frames handed to the core that owns their flow.
+    l4_handed_off,
+    /// TCP MSS options lowered to the configured clamp.
+    l4_mss_clamped,
+    /// TCP resets sent for the flows of a backend that left its pool.
+    l4_rst_sent,
+    /// Flows removed because their backend (or listener) left the configuration.
+    l4_flows_removed_backend_gone,
+    /// ICMP/ICMPv6 errors matched to a flow and sent on, rewritten.
+    icmp_errors_forwarded,
 }
 
 impl Counters {
@@ -133,7 +166,7 @@ mod tests {
         };
         c.drop(DropReason::Ipv4Fragment);
         let all: Vec<_> = c.iter().collect();
-        assert_eq!(all.len(), 20 + DropReason::COUNT);
+        assert_eq!(all.len(), 28 + 2 * 9 + DropReason::COUNT);
         assert!(all.contains(&("arp_learned", 4)));
         assert!(all.contains(&("drop_ipv4_fragment", 1)));
         assert!(all.contains(&("drop_no_route", 0)));

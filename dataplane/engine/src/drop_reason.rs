@@ -127,6 +127,26 @@ drop_reasons! {
     NeighbourUnresolved => "neighbour_unresolved",
     /// No buffer to build a frame in (the pool is empty).
     NoBuffer => "no_buffer",
+    /// TCP or UDP header cut short (or a TCP data offset / UDP length that does not fit).
+    L4Truncated => "l4_truncated",
+    /// TCP that is not a bare SYN, with no flow; or return traffic to a SNAT port with no flow.
+    L4NoFlow => "l4_no_flow",
+    /// A new flow for a listener whose pool has no backend taking new flows.
+    L4NoBackend => "l4_no_backend",
+    /// No SNAT address of the backend's family on the port towards the backend.
+    L4NoSnatAddress => "l4_no_snat_address",
+    /// No free SNAT port owned by this core was found in a bounded number of tries.
+    L4SnatExhausted => "l4_snat_exhausted",
+    /// A new flow over the per-core insert cap.
+    L4FlowRateLimited => "l4_flow_rate_limited",
+    /// A packet to forward whose TTL or hop limit would reach zero.
+    TtlExceeded => "ttl_exceeded",
+    /// An ICMP error whose quoted packet matches no flow.
+    IcmpErrorNoFlow => "icmp_error_no_flow",
+    /// An ICMP error whose quoted packet is too short for its IP header and 8 bytes of L4.
+    IcmpErrorTruncated => "icmp_error_truncated",
+    /// A frame owned by another core could not be handed to it (no ring, or the ring is full).
+    HandoffFailed => "handoff_failed",
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The engine's only way out: buffer allocation and frame transmission, implemented by the caller.
+//! The engine's only way out: buffer allocation, frame transmission, and hand-off to other cores,
+//! implemented by the caller.
 
 use crate::buffer::PacketBuffer;
 use crate::PortId;
@@ -9,4 +10,12 @@ pub trait Io<B: PacketBuffer> {
     fn alloc(&mut self) -> Option<B>;
     /// Queue `buf` (a complete Ethernet frame in buf.data()) for transmission on `port`.
     fn send(&mut self, port: PortId, buf: B);
+    /// Pass a received frame, untouched, to worker core `core`, which owns its flow; it arrived on
+    /// `port`. The owner gives it to [`crate::Worker::handle_handed_off`] with the same port.
+    /// Gives the frame back when it cannot be passed (no ring, ring full): the engine drops it
+    /// and counts `HandoffFailed`. The default has no rings.
+    fn handoff(&mut self, core: u16, port: PortId, buf: B) -> Result<(), B> {
+        let _ = (core, port);
+        Err(buf)
+    }
 }

@@ -9,7 +9,9 @@
 //!
 //! The pipeline for a received frame (see [`Worker::handle_frame`]):
 //! Ethernet/802.1Q → ARP (reply, learn) | IPv4/IPv6 → owned address? → ICMP/ICMPv6 echo, ND → reply;
-//! everything else ends in exactly one [`DropReason`], counted in [`Counters`].
+//! TCP/UDP to a listener → flow table (Maglev for a new flow) → FullNAT → next hop; TCP/UDP to a
+//! SNAT address → flow table (reverse) → FullNAT back; ICMP errors → the quoted packet's flow.
+//! Everything else ends in exactly one [`DropReason`], counted in [`Counters`].
 #![forbid(unsafe_code)]
 
 pub mod buffer;
@@ -17,6 +19,7 @@ pub mod counters;
 pub mod drop_reason;
 pub mod flow;
 pub mod io;
+pub mod l4;
 pub mod maglev;
 pub mod neighbour;
 pub mod route;
@@ -32,6 +35,7 @@ pub use buffer::{NoRoom, PacketBuffer, TestBuffer};
 pub use counters::Counters;
 pub use drop_reason::DropReason;
 pub use io::Io;
+pub use l4::CoreId;
 pub use neighbour::{NeighbourState, NeighbourUpdate, NeighbourView};
 pub use time::Instant;
 pub use worker::{Capacity, Worker};

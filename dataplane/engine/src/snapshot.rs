@@ -5,9 +5,12 @@
 //! bursts. Nothing here is read on a path that could fail: whatever the fast path relies on
 //! (port indices fit `u16`, routes name existing ports) is checked once, here.
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use core::time::Duration;
 
+use crate::l4::snat::SnatSources;
+use crate::l4::L4Snapshot;
+use crate::maglev::MaglevError;
 use crate::PortId;
 
 /// Immutable configuration the workers run with.
@@ -21,6 +24,9 @@ pub struct Snapshot {
     pub vips: Vec<IpAddr>,
     /// Neighbour (ARP/ND) timers and queue limits.
     pub neighbour: NeighbourTimers,
+    /// L4 listeners, pools and settings (built with [`L4Snapshot::build`]). Listener VIPs and
+    /// configured SNAT addresses are owned like `vips`.
+    pub l4: L4Snapshot,
 }
 
 /// One port of the appliance.
@@ -121,6 +127,46 @@ pub enum SnapshotError {
     /// Timers the neighbour machinery cannot run with.
     #[error("neighbour timers: {0}")]
     BadTimers(&'static str),
+    /// A listener naming a pool that does not exist.
+    #[error("listener {listener}: pool {pool} does not exist")]
+    UnknownPool { listener: String, pool: usize },
+    /// A listener with port 0 or a zero affinity timeout.
+    #[error("listener {listener}: port must be above 0 and an affinity timeout above zero")]
+    BadListener { listener: String },
+    /// Two listeners with the same VIP, port and protocol.
+    #[error("listener {listener}: another listener has the same VIP, port and protocol")]
+    DuplicateListener { listener: String },
+    /// A backend of the other address family than its listener's VIP.
+    #[error("listener {listener}: backend {backend} is of the other address family")]
+    BackendFamily {
+        listener: String,
+        backend: SocketAddr,
+    },
+    /// A backend that cannot be one (port 0, an unassignable or owned address).
+    #[error("pool {pool}: backend {backend} cannot be a backend")]
+    BadBackend { pool: String, backend: SocketAddr },
+    /// A pool whose Maglev table cannot be built.
+    #[error("pool {pool}: {source}")]
+    Maglev { pool: String, source: MaglevError },
+    /// A SNAT port range that is empty or starts at 0.
+    #[error("SNAT ports {lo}-{hi}: the range must be non-empty and start above 0")]
+    BadSnatPorts { lo: u16, hi: u16 },
+    /// A SNAT address that cannot be one.
+    #[error("SNAT address {0} cannot be an address of the appliance")]
+    BadSnatAddress(IpAddr),
+    /// An MSS clamp of 0.
+    #[error("MSS clamp must be above 0")]
+    BadMssClamp,
+    /// RSS with a key shorter than 40 bytes or an empty redirection table.
+    #[error("port {port}: RSS needs a key of at least 40 bytes and a non-empty redirection table")]
+    BadRss { port: usize },
+    /// RSS given for a port that does not exist.
+    #[error("RSS given for {0} ports, more than exist")]
+    RssUnknownPort(usize),
+    /// A listener on a SNAT address whose port is in the SNAT range (its packets would be taken
+    /// for return traffic).
+    #[error("listener {listener}: port {port} on a SNAT address is inside the SNAT port range")]
+    ListenerInSnatRange { listener: String, port: u16 },
 }
 
 impl Snapshot {
@@ -136,7 +182,48 @@ impl Snapshot {
         if let Some(vip) = self.vips.iter().find(|vip| !is_assignable(**vip)) {
             return Err(SnapshotError::BadVip(*vip));
         }
-        self.neighbour.validate()
+        self.neighbour.validate()?;
+        self.validate_l4()
+    }
+
+    /// What the L4 part relies on that depends on the ports (the rest is checked when it is
+    /// built): RSS only for existing ports; listeners clear of the SNAT ranges on SNAT addresses;
+    /// backends not at an address of the appliance.
+    fn validate_l4(&self) -> Result<(), SnapshotError> {
+        let l4 = &self.l4;
+        if l4.rss_ports() > self.ports.len() {
+            return Err(SnapshotError::RssUnknownPort(l4.rss_ports()));
+        }
+        let snat = SnatSources::derive(self);
+        let ports = l4.settings().snat_ports;
+        if let Some(l) = l4
+            .listeners()
+            .iter()
+            .find(|l| ports.contains(l.port) && snat.contains(l.vip))
+        {
+            return Err(SnapshotError::ListenerInSnatRange {
+                listener: l.name.clone(),
+                port: l.port,
+            });
+        }
+        let owned = |ip: IpAddr| {
+            snat.contains(ip)
+                || self.vips.contains(&ip)
+                || l4.listeners().iter().any(|l| l.vip == ip)
+                || self.ports.iter().any(|p| {
+                    p.ipv4.iter().any(|(a, _)| IpAddr::V4(*a) == ip)
+                        || p.ipv6.iter().any(|(a, _)| IpAddr::V6(*a) == ip)
+                })
+        };
+        for pool in l4.pools() {
+            if let Some(b) = pool.backends().iter().find(|b| owned(b.addr)) {
+                return Err(SnapshotError::BadBackend {
+                    pool: pool.name().to_string(),
+                    backend: SocketAddr::new(b.addr, b.port),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The port at `port`, if it exists.
@@ -221,7 +308,7 @@ impl NeighbourTimers {
 }
 
 /// Whether `addr` can be assigned to this box (a port address or a VIP).
-fn is_assignable(addr: IpAddr) -> bool {
+pub(crate) fn is_assignable(addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(a) => {
             !(a.is_unspecified() || a.is_multicast() || a.is_broadcast() || a.is_loopback())

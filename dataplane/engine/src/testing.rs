@@ -4,19 +4,24 @@
 //! the engine (which uses smoltcp's), so a fixture built with these helpers is a second opinion.
 //! Each function builds one layer; nest them: `ethernet(.., &ipv4(.., &icmpv4_echo(..)))`.
 
-use core::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::buffer::{PacketBuffer, TestBuffer};
 use crate::io::Io;
 use crate::PortId;
 
-/// An [`Io`] that records what is sent and hands out [`TestBuffer`]s, up to an optional budget.
+/// An [`Io`] that records what is sent and handed off, and hands out [`TestBuffer`]s, up to an
+/// optional budget.
 #[derive(Debug, Default)]
 pub struct RecordingIo {
     /// Frames sent, in order, with their port.
     pub sent: Vec<(PortId, Vec<u8>)>,
     /// Buffers `alloc` may still hand out; None for no limit.
     pub alloc_budget: Option<usize>,
+    /// Frames handed to other cores: (core, port it arrived on, frame).
+    pub handed_off: Vec<(u16, PortId, Vec<u8>)>,
+    /// Refuse hand-offs (as a full ring would).
+    pub refuse_handoff: bool,
 }
 
 impl RecordingIo {
@@ -40,6 +45,14 @@ impl Io<TestBuffer> for RecordingIo {
 
     fn send(&mut self, port: PortId, buf: TestBuffer) {
         self.sent.push((port, buf.data().to_vec()));
+    }
+
+    fn handoff(&mut self, core: u16, port: PortId, buf: TestBuffer) -> Result<(), TestBuffer> {
+        if self.refuse_handoff {
+            return Err(buf);
+        }
+        self.handed_off.push((core, port, buf.data().to_vec()));
+        Ok(())
     }
 }
 
@@ -157,6 +170,103 @@ pub fn ipv6(
     p.extend_from_slice(&dst.octets());
     p.extend_from_slice(payload);
     p
+}
+
+/// The TCP/UDP pseudo-header of `src` → `dst` for `len` bytes of protocol `proto`.
+pub fn pseudo_header(src: IpAddr, dst: IpAddr, proto: u8, len: usize) -> Vec<u8> {
+    let mut p = Vec::with_capacity(40);
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            p.extend_from_slice(&s.octets());
+            p.extend_from_slice(&d.octets());
+            p.extend_from_slice(&[0, proto]);
+            p.extend_from_slice(&len16(len));
+        }
+        _ => {
+            for a in [src, dst] {
+                match a {
+                    IpAddr::V4(v4) => p.extend_from_slice(&v4.to_ipv6_mapped().octets()),
+                    IpAddr::V6(v6) => p.extend_from_slice(&v6.octets()),
+                }
+            }
+            p.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
+            p.extend_from_slice(&[0, 0, 0, proto]);
+        }
+    }
+    p
+}
+
+/// The fields of a TCP segment to build; [`TcpSpec::new`] gives a bare SYN with window 65535.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpSpec {
+    /// Source port.
+    pub sport: u16,
+    /// Destination port.
+    pub dport: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgment number.
+    pub ack: u32,
+    /// Flags byte (0x02 SYN, 0x10 ACK, 0x04 RST, 0x01 FIN).
+    pub flags: u8,
+    /// Window.
+    pub window: u16,
+    /// Options, padded to a multiple of 4 by the caller.
+    pub options: Vec<u8>,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+impl TcpSpec {
+    /// A SYN from `sport` to `dport`, sequence 1000, no options.
+    pub fn new(sport: u16, dport: u16) -> Self {
+        Self {
+            sport,
+            dport,
+            seq: 1000,
+            ack: 0,
+            flags: 0x02,
+            window: 65535,
+            options: Vec::new(),
+            payload: Vec::new(),
+        }
+    }
+}
+
+/// A TCP segment with its checksum over the pseudo-header of `src` → `dst`.
+pub fn tcp_segment(src: IpAddr, dst: IpAddr, spec: &TcpSpec) -> Vec<u8> {
+    let header_len = 20 + spec.options.len();
+    let mut s = Vec::with_capacity(header_len + spec.payload.len());
+    s.extend_from_slice(&spec.sport.to_be_bytes());
+    s.extend_from_slice(&spec.dport.to_be_bytes());
+    s.extend_from_slice(&spec.seq.to_be_bytes());
+    s.extend_from_slice(&spec.ack.to_be_bytes());
+    s.push(u8::try_from(header_len / 4).unwrap_or(15) << 4);
+    s.push(spec.flags);
+    s.extend_from_slice(&spec.window.to_be_bytes());
+    s.extend_from_slice(&[0, 0, 0, 0]);
+    s.extend_from_slice(&spec.options);
+    s.extend_from_slice(&spec.payload);
+    let sum = internet_checksum(&[&pseudo_header(src, dst, 6, s.len()), &s]);
+    s[16..18].copy_from_slice(&sum.to_be_bytes());
+    s
+}
+
+/// A UDP datagram with its checksum over the pseudo-header of `src` → `dst` (a computed 0 is
+/// written as 0xffff).
+pub fn udp_datagram(src: IpAddr, dst: IpAddr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut d = Vec::with_capacity(8 + payload.len());
+    d.extend_from_slice(&sport.to_be_bytes());
+    d.extend_from_slice(&dport.to_be_bytes());
+    d.extend_from_slice(&len16(8 + payload.len()));
+    d.extend_from_slice(&[0, 0]);
+    d.extend_from_slice(payload);
+    let sum = match internet_checksum(&[&pseudo_header(src, dst, 17, d.len()), &d]) {
+        0 => 0xffff,
+        s => s,
+    };
+    d[6..8].copy_from_slice(&sum.to_be_bytes());
+    d
 }
 
 /// An ICMP message with its checksum: type, code, the 4 rest-of-header bytes, data.

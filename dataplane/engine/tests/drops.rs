@@ -4,6 +4,8 @@
 // Fixture builders run outside #[test] functions; a broken fixture should fail loudly.
 #![allow(clippy::unwrap_used)]
 
+#[path = "drops/l4.rs"]
+mod l4;
 mod lab;
 
 use core::net::{IpAddr, Ipv4Addr};
@@ -471,6 +473,9 @@ fn cases() -> Vec<Case> {
             }),
         },
     ]
+    .into_iter()
+    .chain(l4::cases())
+    .collect()
 }
 
 #[test]

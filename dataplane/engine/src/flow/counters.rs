@@ -18,6 +18,17 @@ macro_rules! flow_counters {
             pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> {
                 [$((stringify!($name), self.$name),)*].into_iter()
             }
+
+            /// Every counter named `flow_<name>` (the flow table's, in [`crate::Counters::iter`]).
+            pub fn iter_as_flows(&self) -> impl Iterator<Item = (&'static str, u64)> {
+                [$((concat!("flow_", stringify!($name)), self.$name),)*].into_iter()
+            }
+
+            /// Every counter named `affinity_<name>` (the affinity table's, in
+            /// [`crate::Counters::iter`]).
+            pub fn iter_as_affinity(&self) -> impl Iterator<Item = (&'static str, u64)> {
+                [$((concat!("affinity_", stringify!($name)), self.$name),)*].into_iter()
+            }
         }
     };
 }
@@ -67,5 +78,7 @@ mod tests {
         assert!(all.contains(&("evictions", 3)));
         assert!(all.contains(&("active", 9)));
         assert!(all.contains(&("lookups_miss", 0)));
+        assert!(a.iter_as_flows().any(|c| c == ("flow_active", 9)));
+        assert!(a.iter_as_affinity().any(|c| c == ("affinity_inserts", 3)));
     }
 }

@@ -1,10 +1,13 @@
-//! IPv4 delivery: owned destinations only; ICMP echo is answered, everything else has no listener
-//! yet (L4 listeners for VIP:port come here).
+//! IPv4 delivery: owned destinations only; ICMP echo is answered, ICMP errors and TCP/UDP go to
+//! the L4 stages, everything else has no listener.
 
+use super::l4::IpMeta;
 use super::{Rx, Worker};
 use crate::addresses::Owner;
 use crate::buffer::PacketBuffer;
 use crate::io::Io;
+use crate::l4::icmp_error::is_forwarded_error;
+use crate::l4::segment::proto_of;
 use crate::time::Instant;
 use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 use crate::wire::icmp::{check_icmpv4, make_icmpv4_reply, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST};
@@ -29,9 +32,9 @@ impl<B: PacketBuffer> Worker<B> {
         if self.local.local_v4(ip.src).is_some() {
             return Err(DropReason::Ipv4BadSource);
         }
-        match ip.protocol {
-            PROTO_ICMP => self.receive_icmpv4(now, rx, ip, buf, io),
-            // L4 listeners (VIP:port) will take TCP and UDP here.
+        match (ip.protocol, proto_of(ip.protocol)) {
+            (PROTO_ICMP, _) => self.receive_icmpv4(now, rx, ip, buf, io),
+            (_, Some(proto)) => self.receive_l4(now, rx, IpMeta::v4(&ip), proto, buf, io),
             _ => Err(DropReason::NoListener),
         }
     }
@@ -49,8 +52,12 @@ impl<B: PacketBuffer> Worker<B> {
             .data()
             .get(packet.start + ip.header_len..packet.end)
             .unwrap_or_default();
-        if check_icmpv4(msg)? != ICMP_ECHO_REQUEST {
-            return Err(DropReason::IcmpUnhandledType);
+        match check_icmpv4(msg)? {
+            ICMP_ECHO_REQUEST => {}
+            ty if is_forwarded_error(false, ty) => {
+                return self.receive_icmp_error(now, rx, IpMeta::v4(&ip), buf, io)
+            }
+            _ => return Err(DropReason::IcmpUnhandledType),
         }
         let msg_len = ip.total_len - ip.header_len;
         // In place: options and padding go, the ICMP message moves up behind a 20-byte header,

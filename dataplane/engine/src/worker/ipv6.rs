@@ -1,13 +1,18 @@
-//! IPv6 delivery: owned unicast destinations (echo), and the multicast groups ND needs
-//! (solicited-node, all-nodes); neighbour solicitations are answered in place.
+//! IPv6 delivery: owned unicast destinations (echo; ICMPv6 errors and TCP/UDP go to the L4
+//! stages), and the multicast groups ND needs (solicited-node, all-nodes); neighbour
+//! solicitations are answered in place. Extension headers are not followed: a packet whose next
+//! header is one has no listener.
 
 use core::net::IpAddr;
 
 use super::ipv4::TTL;
+use super::l4::IpMeta;
 use super::{Rx, Worker};
 use crate::addresses::multicast_mac;
 use crate::buffer::PacketBuffer;
 use crate::io::Io;
+use crate::l4::icmp_error::is_forwarded_error;
+use crate::l4::segment::proto_of;
 use crate::neighbour::{Key, Learn};
 use crate::time::Instant;
 use crate::wire::ethernet::{self, HEADER_LEN as ETH_LEN};
@@ -49,12 +54,11 @@ impl<B: PacketBuffer> Worker<B> {
             )
         };
         if ip.next_header != PROTO_ICMPV6 {
-            // L4 listeners (VIP:port) will take TCP and UDP here.
-            return Err(if owner.is_some() {
-                DropReason::NoListener
-            } else {
-                DropReason::NotOwned
-            });
+            return match (owner, proto_of(ip.next_header)) {
+                (Some(_), Some(proto)) => self.receive_l4(now, rx, IpMeta::v6(&ip), proto, buf, io),
+                (Some(_), None) => Err(DropReason::NoListener),
+                (None, _) => Err(DropReason::NotOwned),
+            };
         }
         let start = rx.l2_len + HEADER_LEN;
         let msg = buf
@@ -66,6 +70,9 @@ impl<B: PacketBuffer> Worker<B> {
             (ICMPV6_NEIGHBOUR_ADVERT, _) => self.receive_advert(now, rx, ip, buf, io),
             (ICMPV6_ECHO_REQUEST, Some(_)) => self.receive_echo6(now, rx, ip, buf, io),
             (ICMPV6_ECHO_REQUEST, None) => Err(DropReason::NotOwned),
+            (ty, Some(_)) if is_forwarded_error(true, ty) => {
+                self.receive_icmp_error(now, rx, IpMeta::v6(&ip), buf, io)
+            }
             _ => Err(DropReason::Icmpv6UnhandledType),
         }
     }

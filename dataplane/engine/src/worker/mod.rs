@@ -8,6 +8,9 @@
 mod arp;
 mod ipv4;
 mod ipv6;
+mod l4;
+mod l4_icmp;
+mod l4_reload;
 mod output;
 
 use std::collections::VecDeque;
@@ -16,7 +19,9 @@ use std::sync::Arc;
 use crate::addresses::Local;
 use crate::buffer::PacketBuffer;
 use crate::counters::Counters;
+use crate::flow::{AffinityTable, FlowTable};
 use crate::io::Io;
+use crate::l4::CoreId;
 use crate::neighbour::{Key, Learn, NeighbourTable, NeighbourUpdate, NeighbourView};
 use crate::route::RouteTable;
 use crate::snapshot::Snapshot;
@@ -35,6 +40,10 @@ pub struct Capacity {
     pub pending_packets: usize,
     /// Neighbour updates kept for the other cores until polled.
     pub neighbour_updates: usize,
+    /// L4 flows per core (about 250 bytes each, indexes included).
+    pub flows: usize,
+    /// Clients remembered for `affinity: client-ip` listeners.
+    pub affinity: usize,
 }
 
 impl Default for Capacity {
@@ -43,6 +52,8 @@ impl Default for Capacity {
             neighbours: 1024,
             pending_packets: 256,
             neighbour_updates: 64,
+            flows: 65_536,
+            affinity: 16_384,
         }
     }
 }
@@ -59,6 +70,8 @@ struct Rx {
     peer: [u8; 6],
     /// Length of the frame's Ethernet header.
     l2_len: usize,
+    /// Handed over by another core: never handed on.
+    handed_off: bool,
 }
 
 /// One worker core's engine: all mutable state of a core.
@@ -72,11 +85,19 @@ pub struct Worker<B: PacketBuffer> {
     counters: Counters,
     /// The latest `now` seen, for views that are not given one.
     now: Instant,
+    /// Which core this is: decides the SNAT ports it takes and who owns return traffic.
+    core: CoreId,
+    flows: FlowTable,
+    affinity: AffinityTable,
+    /// Expiry and removed-backend sweeps of the flow table.
+    l4_timers: l4_reload::L4Timers,
 }
 
 impl<B: PacketBuffer> Worker<B> {
-    /// A worker for `snapshot` with tables of `capacity`.
-    pub fn new(snapshot: Arc<Snapshot>, capacity: Capacity) -> Self {
+    /// A worker for `snapshot` with tables of `capacity`, running as `core`. The flow index seed is
+    /// taken from this first snapshot (`l4.settings().flows.hash_seed`).
+    pub fn new(snapshot: Arc<Snapshot>, capacity: Capacity, core: CoreId) -> Self {
+        let flow_config = snapshot.l4.settings().flows;
         Self {
             routes: RouteTable::new(&snapshot),
             local: Local::new(snapshot),
@@ -85,10 +106,24 @@ impl<B: PacketBuffer> Worker<B> {
             updates_capacity: capacity.neighbour_updates,
             counters: Counters::default(),
             now: Instant::ZERO,
+            core: CoreId::new(core.index, core.count),
+            flows: FlowTable::with_capacity(capacity.flows, flow_config),
+            affinity: AffinityTable::with_capacity(
+                capacity.affinity,
+                flow_config.hash_seed.rotate_left(32),
+            ),
+            l4_timers: l4_reload::L4Timers::new(flow_config.insert_rate),
         }
     }
 
+    /// The core this worker runs as.
+    pub fn core(&self) -> CoreId {
+        self.core
+    }
+
     /// Swap in a new snapshot between bursts (keep neighbour entries whose port still exists).
+    /// Flows keep their backends; those whose backend left its pool are removed over the next
+    /// [`Self::poll_timers`] calls (see `worker/l4_reload.rs`).
     pub fn set_snapshot(&mut self, snapshot: Arc<Snapshot>) {
         let ports = snapshot.ports.len();
         for slot in 0..self.neighbours.capacity() as u32 {
@@ -103,6 +138,7 @@ impl<B: PacketBuffer> Worker<B> {
         }
         self.routes = RouteTable::new(&snapshot);
         self.local = Local::new(snapshot);
+        self.l4_snapshot_changed();
     }
 
     /// The snapshot the worker runs with.
@@ -112,10 +148,23 @@ impl<B: PacketBuffer> Worker<B> {
 
     /// Handle one received frame from `port`. Takes ownership: the frame is sent (in place rewrite), queued
     /// awaiting neighbour resolution, or dropped (dropping B frees it) with its reason counted.
+    ///
+    /// A frame of a flow that another core owns is passed to it with [`Io::handoff`] (counted in
+    /// `l4_handed_off`, not as a drop).
     pub fn handle_frame(&mut self, now: Instant, port: PortId, buf: B, io: &mut impl Io<B>) {
         self.now = self.now.max(now);
         self.counters.rx_frames += 1;
-        if let Err(reason) = self.receive(now, port, buf, io) {
+        if let Err(reason) = self.receive(now, port, buf, false, io) {
+            self.counters.drop(reason);
+        }
+    }
+
+    /// [`Self::handle_frame`] for a frame another core passed here with [`Io::handoff`]: it is
+    /// processed here whatever this core computes as its owner, so it never travels twice.
+    pub fn handle_handed_off(&mut self, now: Instant, port: PortId, buf: B, io: &mut impl Io<B>) {
+        self.now = self.now.max(now);
+        self.counters.rx_frames += 1;
+        if let Err(reason) = self.receive(now, port, buf, true, io) {
             self.counters.drop(reason);
         }
     }
@@ -125,6 +174,7 @@ impl<B: PacketBuffer> Worker<B> {
         now: Instant,
         port: PortId,
         buf: B,
+        handed_off: bool,
         io: &mut impl Io<B>,
     ) -> Result<(), DropReason> {
         let spec = self.local.port(port).ok_or(DropReason::UnknownPort)?;
@@ -144,6 +194,7 @@ impl<B: PacketBuffer> Worker<B> {
             vlan: spec.vlan,
             peer: eth.src,
             l2_len: eth.header_len,
+            handed_off,
         };
         match eth.ethertype {
             ETHERTYPE_ARP => self.receive_arp(now, rx, buf, io),
@@ -153,9 +204,18 @@ impl<B: PacketBuffer> Worker<B> {
         }
     }
 
-    /// Counters of this core.
-    pub fn counters(&self) -> &Counters {
-        &self.counters
+    /// Counters of this core, with the flow and affinity tables' counters filled in.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            flows: self.flows.counters(),
+            affinity: self.affinity.counters(),
+            ..self.counters.clone()
+        }
+    }
+
+    /// The live L4 flows of this core (for dumps; walks the whole table).
+    pub fn flows(&self) -> impl Iterator<Item = &crate::flow::FlowEntry> + '_ {
+        self.flows.iter()
     }
 
     /// The neighbour table, as of the latest `now` this worker was given.

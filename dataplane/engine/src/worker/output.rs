@@ -203,9 +203,11 @@ impl<B: PacketBuffer> Worker<B> {
         fill_icmpv6_checksum(msg, src, dst)
     }
 
-    /// Timers: neighbour retransmits/expiry/refresh, queued packets timing out.
+    /// Timers: neighbour retransmits/expiry/refresh, queued packets timing out, flow expiry, and
+    /// the flows of removed backends after a snapshot change.
     pub fn poll_timers(&mut self, now: Instant, io: &mut impl Io<B>) {
         self.now = self.now.max(now);
+        self.poll_l4_timers(now, io);
         if self.neighbours.next_deadline().is_none_or(|d| d > now) {
             return;
         }
@@ -230,6 +232,9 @@ impl<B: PacketBuffer> Worker<B> {
 
     /// When [`Self::poll_timers`] next has work (it may find none then: the deadline is a lower bound).
     pub fn next_timer(&self) -> Option<Instant> {
-        self.neighbours.next_deadline()
+        match (self.neighbours.next_deadline(), self.next_l4_timer()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
