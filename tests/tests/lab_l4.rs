@@ -77,12 +77,11 @@ fn new_connections_spread_over_the_nodes(lab: &Lab) -> Result<()> {
             share * 100.0
         );
     }
-    let status = lab.status()?;
-    ensure!(
-        total(&status, "l4_new_flows") >= 600,
-        "the dataplane counted {} new flows",
-        total(&status, "l4_new_flows")
-    );
+    // Workers republish their counters every 250 ms.
+    wait_for(Duration::from_secs(3), || {
+        Ok((total(&lab.status()?, "l4_new_flows") >= 600).then_some(()))
+    })
+    .context("the dataplane did not count 600 new flows")?;
     Ok(())
 }
 

@@ -439,6 +439,44 @@ fn what_one_core_learns_the_other_applies_and_flushes() {
     assert_eq!(b.counters().neighbour_updates_applied, 1);
 }
 
+/// Regression (found in the lab with two workers): the solicited advert answering core b's
+/// solicitation lands on core a, which had no entry; it must still be learned and passed on.
+#[test]
+fn a_solicited_advert_on_another_core_resolves_the_asking_core() {
+    let mut a = Lab::new();
+    let mut b = Lab::new();
+    let packet = ipv6(
+        port0_v6(),
+        client_v6(),
+        17,
+        64,
+        &[0, 1, 0, 2, 0, 9, 0, 0, 7],
+    );
+    assert_eq!(b.send_ip(&packet).len(), 1, "core b solicits");
+    let na = neighbour_advert(client_v6(), port0_v6(), client_v6(), 0x60, Some(CLIENT_MAC));
+    let frame = ethernet(
+        PORT0_MAC,
+        CLIENT_MAC,
+        None,
+        IPV6,
+        &ipv6(client_v6(), port0_v6(), 58, 255, &na),
+    );
+    assert!(a.rx(OUTSIDE, &frame).is_empty());
+    let update = a.worker.poll_neighbour_update().unwrap();
+    assert_eq!(
+        (update.ip, update.mac, update.confirmed),
+        (IpAddr::V6(client_v6()), CLIENT_MAC, true)
+    );
+    b.worker.apply_neighbour_update(b.now, update, &mut b.io);
+    assert_eq!(
+        b.io.take(),
+        vec![(
+            OUTSIDE,
+            ethernet(CLIENT_MAC, PORT0_MAC, None, IPV6, &packet)
+        )]
+    );
+}
+
 #[test]
 fn arp_learning_follows_the_merge_rule() {
     let mut lab = Lab::new();

@@ -186,8 +186,10 @@ impl<B: PacketBuffer> Worker<B> {
             &ip,
         )?;
         drop(buf);
-        // An advert updates what we are resolving or have cached; it never creates an entry
-        // (RFC 4861 section 7.2.5), and never one for our own address. An answer to a unicast
+        // An unsolicited advert updates what we have cached; it never creates an entry (RFC 4861
+        // section 7.2.5), and never one for our own address. A solicited one answers a solicitation
+        // of ours, which another core may have sent (the NIC spreads frames over cores): this core
+        // creates the entry and the update reaches the core that is resolving. An answer to a unicast
         // solicitation may leave out the target's link-layer address (Linux does): it then
         // confirms the MAC we have, and cannot complete an incomplete entry.
         let key = Key {
@@ -198,7 +200,7 @@ impl<B: PacketBuffer> Worker<B> {
         if let Some(mac) = mac.filter(|_| !self.local.nd_owned(rx.port, na.target)) {
             let how = Learn {
                 confirmed: na.solicited,
-                create: false,
+                create: na.solicited,
                 override_mac: na.override_flag,
             };
             self.learn(now, key, mac, how, true, io);
