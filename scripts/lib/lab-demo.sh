@@ -36,17 +36,29 @@ cmd_demo() {
         demo_run "node${n}" ping -c 1 -W 2 198.19.0.1 | grep -E 'bytes from|loss' || true
     done
 
+    demo_step "L4: 30 new TCP connections to the VIP 198.18.10.10:80 are spread over the nodes by Maglev (FullNAT)"
+    # shellcheck disable=SC2016 # printed for the reader, not expanded
+    printf '$ for i in $(seq 30); do ip netns exec elb-client curl -s http://198.18.10.10/; done | sort | uniq -c\n'
+    local _
+    for _ in $(seq 30); do ip netns exec elb-client curl -s --max-time 3 http://198.18.10.10/; done |
+        cut -d' ' -f1 | sort | uniq -c | sed 's/^/  /'
+
+    demo_step "L4: UDP 198.18.10.10:53 goes to the nodes' echo on 30053; the IPv6 VIP serves HTTP too"
+    demo_run client sh -c 'echo hello | socat -T2 - UDP4:198.18.10.10:53'
+    demo_run client curl -s --max-time 3 'http://[2001:2:0:10::10]/demo'
+
     demo_step "malformed frames (tests/tools/malformed.py) are dropped and counted by reason; the appliance keeps answering"
     demo_run client /usr/bin/python3 tests/tools/malformed.py --count 2 --kinds \
         ipv4_ihl_4,ipv4_total_length_beyond_frame,arp_bad_hlen,icmp_short_header,ndp_ns_hop_limit_64
     demo_run client ping -c 1 -W 2 198.18.0.1 | grep -E 'bytes from|loss' || true
     sleep 0.5
 
-    demo_step "the appliance's status: ports, learned neighbours, counters per worker core, drops by reason"
+    demo_step "the appliance's status: ports, listeners, learned neighbours, counters per worker core, drops by reason"
     printf '$ %s status --admin-socket .lab/dataplane.sock\n' "${bin#"${EDGELB_ROOT}"/}"
     "${bin}" status --admin-socket "${sock}"
 
     demo_step "the lab stays up"
-    log "try: ip netns exec elb-client ping 198.18.10.10; scripts/lab status; tail -f .lab/dataplane.log"
+    log "try: ip netns exec elb-client curl http://198.18.10.10/; scripts/lab status; tail -f .lab/dataplane.log"
+    log "edit config/examples/lab.yaml (pools, listeners) and apply it: ${bin#"${EDGELB_ROOT}"/} reload --admin-socket .lab/dataplane.sock"
     log "remove it with: scripts/lab down"
 }

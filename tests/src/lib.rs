@@ -121,6 +121,25 @@ impl Lab {
         })
     }
 
+    /// Asks the dataplane to reload through its admin socket (`edgelb-dataplane reload`); returns the generation.
+    pub fn reload_via_admin(&self) -> Result<u64> {
+        let out = Command::new(self.root.join("target/release/edgelb-dataplane"))
+            .args(["reload", "--admin-socket"])
+            .arg(self.root.join(".lab/dataplane.sock"))
+            .output()
+            .context("running edgelb-dataplane reload")?;
+        if !out.status.success() {
+            bail!("edgelb-dataplane reload failed: {}", text(&out.stderr));
+        }
+        let stdout = text(&out.stdout);
+        stdout
+            .trim()
+            .rsplit(' ')
+            .next()
+            .and_then(|g| g.parse().ok())
+            .with_context(|| format!("unexpected answer {stdout:?}"))
+    }
+
     /// The repository root this lab runs from.
     pub fn root(&self) -> &Path {
         &self.root

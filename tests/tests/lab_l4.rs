@@ -193,7 +193,7 @@ fn established_flows_survive_pool_changes() -> Result<()> {
     wait_for(Duration::from_secs(10), || Ok(ready.exists().then_some(())))
         .context("the long-lived connections did not all get a first answer")?;
 
-    // Add node3, then drain node1: nothing established moves.
+    // Add node3 (SIGHUP), then drain node1 (the admin socket's reload): nothing established moves.
     write(&[
         backend(1, "active"),
         backend(2, "active"),
@@ -206,7 +206,7 @@ fn established_flows_survive_pool_changes() -> Result<()> {
         backend(2, "active"),
         backend(3, "active"),
     ])?;
-    lab.reload()?;
+    lab.reload_via_admin()?;
     let out = curl_new_connections(&lab, &format!("http://{VIP}/"), 90)?;
     let fresh = per_node(&out);
     ensure!(
@@ -268,6 +268,37 @@ fn established_flows_survive_pool_changes() -> Result<()> {
         total(&status, "l4_rst_sent") >= 2 * on["node2"] as u64,
         "RSTs sent: {}",
         total(&status, "l4_rst_sent")
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "needs root and the namespace lab: run scripts/test"]
+fn a_bad_reload_is_refused_and_the_running_config_stays() -> Result<()> {
+    let config: PathBuf = repo_root().join(".lab/l4-bad-reload.yaml");
+    std::fs::create_dir_all(repo_root().join(".lab"))?;
+    std::fs::write(
+        &config,
+        lab_config_with_http_pool(&[&backend(1, "active")])?,
+    )?;
+    let lab = Lab::up_with_config(Some(&config), &[])?;
+    // A pool whose backend is of the wrong family for its IPv4 listener.
+    std::fs::write(
+        &config,
+        lab_config_with_http_pool(&["{ address: \"2001:2:0:1::11\", port: 80 }"])?,
+    )?;
+    let Err(err) = lab.reload_via_admin() else {
+        anyhow::bail!("the reload of a bad config was applied");
+    };
+    let msg = format!("{err:#}");
+    ensure!(
+        msg.contains("l4-bad-reload.yaml") && msg.contains("nodes-http"),
+        "the refusal does not say where: {msg}"
+    );
+    let out = curl_new_connections(&lab, &format!("http://{VIP}/"), 5)?;
+    ensure!(
+        per_node(&out).get("node1") == Some(&5),
+        "the running config changed: {out}"
     );
     Ok(())
 }

@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {
+    /// The status document.
     Status,
+    /// Re-read the config file and apply it as SIGHUP does; answers `{"generation": N}` or the reason it was refused.
+    Reload,
 }
 
 /// The listening side, owned by the management thread.

@@ -60,6 +60,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make the running dataplane re-read its config file and apply it (as SIGHUP does), keeping established flows;
+    /// prints the new generation, or why the new config was refused (the old one keeps running).
+    Reload {
+        /// Admin socket of the dataplane to ask.
+        #[arg(long, value_name = "PATH", default_value = DEFAULT_ADMIN_SOCKET)]
+        admin_socket: PathBuf,
+    },
 }
 
 #[cfg(test)]

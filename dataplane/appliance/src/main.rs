@@ -6,6 +6,7 @@
 mod admin;
 mod cli;
 mod clock;
+mod manage;
 mod ports;
 mod report;
 mod run;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
 
     let result = match &cli.command {
         Some(cli::Command::Status { admin_socket, json }) => print_status(admin_socket, *json),
+        Some(cli::Command::Reload { admin_socket }) => reload(admin_socket),
         None => run::run(&cli.run),
     };
     match result {
@@ -39,6 +41,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn reload(socket: &std::path::Path) -> anyhow::Result<()> {
+    let value = admin::request(socket, &admin::Request::Reload)?;
+    println!("applied: generation {}", value["generation"]);
+    Ok(())
 }
 
 fn print_status(socket: &std::path::Path, json: bool) -> anyhow::Result<()> {

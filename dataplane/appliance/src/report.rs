@@ -7,7 +7,10 @@ use edgelb_engine::Counters;
 
 use crate::ports::OpenPort;
 use crate::shared::Shared;
-use crate::status::{format_mac, NeighbourRow, PortCounters, PortStatus, StatusDoc, WorkerStatus};
+use crate::status::{
+    format_mac, BackendStatus, ListenerStatus, NeighbourRow, PortCounters, PortStatus, StatusDoc,
+    WorkerStatus,
+};
 
 /// Facts about this process that do not change while it runs.
 #[derive(Debug)]
@@ -91,6 +94,7 @@ pub fn status(
         uptime_s: id.started.elapsed().as_secs_f64(),
         config: id.config.clone(),
         generation: shared.generation(),
+        listeners: listeners(config),
         ports: ports
             .iter()
             .enumerate()
@@ -100,6 +104,43 @@ pub fn status(
         totals,
         neighbours,
     }
+}
+
+fn listeners(config: &edgelb_config::ApplianceConfig) -> Vec<ListenerStatus> {
+    config
+        .listeners
+        .iter()
+        .map(|l| ListenerStatus {
+            name: l.name.clone(),
+            vip: l.vip.to_string(),
+            port: l.port,
+            protocol: l.protocol.to_string(),
+            pool: l.pool.clone(),
+            affinity: match l.affinity {
+                edgelb_config::Affinity::None => "none".to_string(),
+                edgelb_config::Affinity::ClientIp { timeout } => {
+                    format!("client-ip {}s", timeout.as_secs())
+                }
+            },
+            backends: config
+                .pool(&l.pool)
+                .map(|p| {
+                    p.backends
+                        .iter()
+                        .map(|b| BackendStatus {
+                            address: b.address.to_string(),
+                            port: b.port,
+                            weight: b.weight,
+                            state: match b.state {
+                                edgelb_config::BackendState::Active => "active".to_string(),
+                                edgelb_config::BackendState::Draining => "draining".to_string(),
+                            },
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn port_status(index: usize, p: &OpenPort, config: &edgelb_config::ApplianceConfig) -> PortStatus {

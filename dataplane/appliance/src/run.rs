@@ -1,31 +1,29 @@
 //! Running the appliance: EAL, mempool, ports, workers on their lcores, the management loop, a clean stop.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use edgelb_config::ApplianceConfig;
 use edgelb_dpdk::{Eal, Lcore, Mempool, DEFAULT_BUF_SIZE, SOCKET_ANY};
 use edgelb_engine::{Capacity, CoreId};
 
-use crate::admin::{AdminServer, Request};
+use crate::admin::AdminServer;
 use crate::cli::RunArgs;
-use crate::ports::{self, OpenPort};
-use crate::report::{self, Identity};
+use crate::manage::Running;
+use crate::ports;
+use crate::report::Identity;
 use crate::shared::Shared;
 use crate::worker::WorkerSetup;
 
 /// Frames a worker's hand-off ring holds (a power of two).
 const HANDOFF_RING: u32 = 4096;
-/// How often the management thread wakes up to serve the admin socket and look at signals.
-const MANAGEMENT_TICK: Duration = Duration::from_millis(20);
 
 /// Signals the management thread reacts to.
-struct Signals {
-    stop: Arc<AtomicBool>,
-    reload: Arc<AtomicBool>,
+pub struct Signals {
+    pub stop: Arc<AtomicBool>,
+    pub reload: Arc<AtomicBool>,
 }
 
 impl Signals {
@@ -229,99 +227,4 @@ fn run_with_eal(
     }
     tracing::info!("stopped");
     result
-}
-
-/// The management thread's view of the running appliance.
-struct Running {
-    id: Identity,
-    config: ApplianceConfig,
-    ports: Vec<OpenPort>,
-    shared: Arc<Shared>,
-    path: PathBuf,
-}
-
-impl Running {
-    fn status(&self) -> crate::status::StatusDoc {
-        report::status(&self.id, &self.ports, &self.config, &self.shared)
-    }
-
-    /// Serves the admin socket, prints counters, reloads on SIGHUP, until a stop signal.
-    fn manage(&mut self, admin: &AdminServer, signals: &Signals, stats_interval: u64) {
-        let interval = (stats_interval > 0).then(|| Duration::from_secs(stats_interval));
-        let mut next_stats = interval.map(|i| Instant::now() + i);
-        while !signals.stop.load(Ordering::Relaxed) {
-            admin.serve_pending(|req| match req {
-                Request::Status => serde_json::to_value(self.status()).unwrap_or_default(),
-            });
-            if signals.reload.swap(false, Ordering::Relaxed) {
-                self.reload();
-            }
-            if let (Some(at), Some(every)) = (next_stats, interval) {
-                if Instant::now() >= at {
-                    println!("{}", crate::status::render(&self.status()));
-                    next_stats = Some(at + every);
-                }
-            }
-            std::thread::sleep(MANAGEMENT_TICK);
-        }
-        tracing::info!("stop signal: stopping the workers");
-    }
-
-    /// SIGHUP: re-reads the config; what can change without a restart (addresses, routes, VIPs, neighbour
-    /// timers) is published as a new snapshot; a change of EAL, devices or workers is refused with a reason.
-    fn reload(&mut self) {
-        let new = match edgelb_config::load(&self.path) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!("reload refused, keeping the running config: {e}");
-                return;
-            }
-        };
-        if let Some(what) = needs_restart(&self.config, &new) {
-            tracing::error!(
-                "reload refused: {what} changed, which needs a restart; keeping the running config"
-            );
-            return;
-        }
-        match crate::snapshot::build(&new, &self.ports) {
-            Ok(snapshot) => {
-                let generation = self.shared.publish(snapshot);
-                self.config = new;
-                tracing::info!(generation, "reloaded {}", self.path.display());
-            }
-            Err(e) => tracing::error!("reload refused: {e:#}"),
-        }
-    }
-}
-
-/// What differs between two configs that a running dataplane cannot apply.
-fn needs_restart(old: &ApplianceConfig, new: &ApplianceConfig) -> Option<&'static str> {
-    if old.eal != new.eal {
-        return Some("the eal section");
-    }
-    if old.workers != new.workers {
-        return Some("the workers section");
-    }
-    if old.mbufs != new.mbufs {
-        return Some("the mbufs section");
-    }
-    let devices = |c: &ApplianceConfig| -> Vec<_> {
-        c.ports
-            .iter()
-            .map(|p| {
-                (
-                    p.name.clone(),
-                    p.device.clone(),
-                    p.rx_desc,
-                    p.tx_desc,
-                    p.mtu,
-                    p.promiscuous,
-                )
-            })
-            .collect()
-    };
-    if devices(old) != devices(new) {
-        return Some("a port's name, device, descriptors, MTU or promiscuity");
-    }
-    None
 }

@@ -17,6 +17,9 @@ pub struct StatusDoc {
     /// Generation of the configuration snapshot the workers run (1 at start, +1 per applied reload).
     pub generation: u64,
     pub ports: Vec<PortStatus>,
+    /// L4 listeners with their pools, as configured now.
+    #[serde(default)]
+    pub listeners: Vec<ListenerStatus>,
     pub workers: Vec<WorkerStatus>,
     /// Engine counters summed over the workers (every counter, zeros included).
     pub totals: BTreeMap<String, u64>,
@@ -50,6 +53,28 @@ pub struct PortCounters {
     pub ierrors: u64,
     pub oerrors: u64,
     pub rx_nombuf: u64,
+}
+
+/// One L4 listener: VIP:port/protocol → pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerStatus {
+    pub name: String,
+    pub vip: String,
+    pub port: u16,
+    pub protocol: String,
+    pub pool: String,
+    /// `none`, or `client-ip Ns`.
+    pub affinity: String,
+    pub backends: Vec<BackendStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendStatus {
+    pub address: String,
+    pub port: u16,
+    pub weight: u32,
+    /// `active` or `draining`.
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,6 +114,7 @@ pub fn render(doc: &StatusDoc) -> String {
         doc.version, doc.pid, doc.boot_id, doc.uptime_s, doc.config, doc.generation
     );
     render_ports(&mut out, &doc.ports);
+    render_listeners(&mut out, &doc.listeners);
     render_neighbours(&mut out, &doc.neighbours);
     render_workers(&mut out, doc);
     out
@@ -122,6 +148,46 @@ fn render_ports(out: &mut String, ports: &[PortStatus]) {
             out,
             "    {} ({}), dpdk port {}, rss {}",
             p.device, p.driver, p.dpdk_port, p.rss
+        );
+    }
+}
+
+fn render_listeners(out: &mut String, listeners: &[ListenerStatus]) {
+    if listeners.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nLISTENERS");
+    let _ = writeln!(
+        out,
+        "{:<14} {:<30} {:<16} {:<14} backends (weight, state)",
+        "name", "vip:port/proto", "pool", "affinity"
+    );
+    for l in listeners {
+        let vip = if l.vip.contains(':') {
+            format!("[{}]", l.vip)
+        } else {
+            l.vip.clone()
+        };
+        let backends: Vec<String> = l
+            .backends
+            .iter()
+            .map(|b| {
+                let addr = if b.address.contains(':') {
+                    format!("[{}]", b.address)
+                } else {
+                    b.address.clone()
+                };
+                format!("{addr}:{} ({}, {})", b.port, b.weight, b.state)
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<14} {:<30} {:<16} {:<14} {}",
+            l.name,
+            format!("{vip}:{}/{}", l.port, l.protocol),
+            l.pool,
+            l.affinity,
+            backends.join(" ")
         );
     }
 }
@@ -207,6 +273,20 @@ mod tests {
                     ..PortCounters::default()
                 },
             }],
+            listeners: vec![ListenerStatus {
+                name: "web".into(),
+                vip: "198.18.10.10".into(),
+                port: 80,
+                protocol: "tcp".into(),
+                pool: "nodes-http".into(),
+                affinity: "none".into(),
+                backends: vec![BackendStatus {
+                    address: "198.19.0.11".into(),
+                    port: 80,
+                    weight: 1,
+                    state: "draining".into(),
+                }],
+            }],
             workers: vec![WorkerStatus {
                 index: 0,
                 lcore: 1,
@@ -230,6 +310,10 @@ mod tests {
     fn tables_show_ports_neighbours_and_nonzero_counters() {
         let text = render(&doc());
         assert!(text.contains("02:00:00:00:00:01"), "{text}");
+        assert!(
+            text.contains("198.18.10.10:80/tcp") && text.contains("198.19.0.11:80 (1, draining)"),
+            "{text}"
+        );
         assert!(
             text.contains("198.18.0.2") && text.contains("02:00:00:00:00:02"),
             "{text}"
