@@ -18,7 +18,7 @@ use core::time::Duration;
 
 use super::counters::FlowCounters;
 use super::index::Index;
-use super::lru::Lru;
+use super::lru::{expire_round_robin, Lru};
 use crate::maglev::xxh64;
 use crate::time::Instant;
 
@@ -162,15 +162,12 @@ impl AffinityTable {
     /// Removes expired clients, looking at no more than `budget` slots; returns how many it
     /// removed.
     pub fn expire(&mut self, now: Instant, budget: usize) -> usize {
+        let mut cursor = self.expire_at;
         let capacity = self.slots.len() as u32;
-        let mut removed = 0;
-        for _ in 0..budget.min(capacity as usize) {
-            let slot = self.expire_at;
-            self.expire_at = if slot + 1 >= capacity { 0 } else { slot + 1 };
-            if self.lru.is_live(slot) && self.expire_if_due(slot, now) {
-                removed += 1;
-            }
-        }
+        let removed = expire_round_robin(&mut cursor, capacity, budget, |slot| {
+            self.lru.is_live(slot) && self.expire_if_due(slot, now)
+        });
+        self.expire_at = cursor;
         removed
     }
 

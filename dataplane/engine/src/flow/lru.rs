@@ -36,6 +36,26 @@ pub(super) struct Lru<const LISTS: usize> {
     free: u32,
 }
 
+/// Visits at most `budget` of `capacity` slots round-robin from `*cursor` (which it advances),
+/// calling `expire` on each; returns how many `expire` said it removed. Bounded expiry work
+/// between bursts, shared by the flow and affinity tables.
+pub(crate) fn expire_round_robin(
+    cursor: &mut u32,
+    capacity: u32,
+    budget: usize,
+    mut expire: impl FnMut(u32) -> bool,
+) -> usize {
+    let mut removed = 0;
+    for _ in 0..budget.min(capacity as usize) {
+        let slot = *cursor;
+        *cursor = if slot + 1 >= capacity { 0 } else { slot + 1 };
+        if expire(slot) {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 impl<const LISTS: usize> Lru<LISTS> {
     /// `slots` free slots (at most `u32::MAX - 1`, the caller clamps).
     pub(super) fn new(slots: u32) -> Self {

@@ -16,7 +16,7 @@ use super::counters::FlowCounters;
 use super::entry::{FlowData, FlowEntry, FlowHandle, PacketInfo};
 use super::index::Index;
 use super::key::{FlowKey, Proto};
-use super::lru::Lru;
+use super::lru::{expire_round_robin, Lru};
 use super::rate_limit::TokenBucket;
 use super::state::{Direction, FlowState};
 use crate::maglev::hash_5tuple;
@@ -292,15 +292,12 @@ impl FlowTable {
     /// Removes flows whose timeout has passed, looking at no more than `budget` slots (call it
     /// between bursts; a full pass takes `capacity / budget` calls). Returns how many it removed.
     pub fn expire(&mut self, now: Instant, budget: usize) -> usize {
+        let mut cursor = self.expire_at;
         let capacity = self.slots.len() as u32;
-        let mut removed = 0;
-        for _ in 0..budget.min(capacity as usize) {
-            let slot = self.expire_at;
-            self.expire_at = if slot + 1 >= capacity { 0 } else { slot + 1 };
-            if self.lru.is_live(slot) && self.expire_if_due(slot, now) {
-                removed += 1;
-            }
-        }
+        let removed = expire_round_robin(&mut cursor, capacity, budget, |slot| {
+            self.lru.is_live(slot) && self.expire_if_due(slot, now)
+        });
+        self.expire_at = cursor;
         removed
     }
 

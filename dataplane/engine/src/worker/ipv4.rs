@@ -2,6 +2,7 @@
 //! the L4 stages, everything else has no listener.
 
 use super::l4::IpMeta;
+use super::output::reframe_ip;
 use super::{Rx, Worker};
 use crate::addresses::Owner;
 use crate::buffer::PacketBuffer;
@@ -9,7 +10,6 @@ use crate::io::Io;
 use crate::l4::icmp_error::is_forwarded_error;
 use crate::l4::segment::proto_of;
 use crate::time::Instant;
-use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 use crate::wire::icmp::{check_icmpv4, make_icmpv4_reply, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST};
 use crate::wire::ipv4::{self, Ipv4Header, MIN_HEADER_LEN};
 use crate::wire::PROTO_ICMP;
@@ -64,11 +64,7 @@ impl<B: PacketBuffer> Worker<B> {
         // and the Ethernet header shrinks to the untagged placeholder `send_ip` expects.
         let data = buf.data_mut().get_mut(packet).ok_or(DropReason::NoRoom)?;
         data.copy_within(ip.header_len.., MIN_HEADER_LEN);
-        buf.trim_front(rx.l2_len.saturating_sub(ETH_LEN))
-            .map_err(|_| DropReason::NoRoom)?;
-        buf.set_len(ETH_LEN + MIN_HEADER_LEN + msg_len)
-            .map_err(|_| DropReason::NoRoom)?;
-        let data = buf.data_mut().get_mut(ETH_LEN..).unwrap_or_default();
+        let data = reframe_ip(&mut buf, rx.l2_len, MIN_HEADER_LEN + msg_len)?;
         ipv4::emit(data, ip.dst, ip.src, PROTO_ICMP, TTL, msg_len).ok_or(DropReason::NoRoom)?;
         let msg = data.get_mut(MIN_HEADER_LEN..).unwrap_or_default();
         make_icmpv4_reply(msg, ICMP_ECHO_REPLY).ok_or(DropReason::NoRoom)?;

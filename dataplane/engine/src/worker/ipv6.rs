@@ -7,6 +7,7 @@ use core::net::IpAddr;
 
 use super::ipv4::TTL;
 use super::l4::IpMeta;
+use super::output::reframe_ip;
 use super::{Rx, Worker};
 use crate::addresses::multicast_mac;
 use crate::buffer::PacketBuffer;
@@ -15,7 +16,7 @@ use crate::l4::icmp_error::is_forwarded_error;
 use crate::l4::segment::proto_of;
 use crate::neighbour::{Key, Learn};
 use crate::time::Instant;
-use crate::wire::ethernet::{self, HEADER_LEN as ETH_LEN};
+use crate::wire::ethernet;
 use crate::wire::icmp::{
     check_icmpv6, fill_icmpv6_checksum, make_icmpv6_reply, ICMPV6_ECHO_LEN, ICMPV6_ECHO_REPLY,
     ICMPV6_ECHO_REQUEST, ICMPV6_NEIGHBOUR_ADVERT, ICMPV6_NEIGHBOUR_SOLICIT,
@@ -92,11 +93,7 @@ impl<B: PacketBuffer> Worker<B> {
             return Err(DropReason::Ipv6BadSource);
         }
         // In place: padding goes, and the Ethernet header shrinks to the untagged placeholder.
-        buf.trim_front(rx.l2_len.saturating_sub(ETH_LEN))
-            .map_err(|_| DropReason::NoRoom)?;
-        buf.set_len(ETH_LEN + HEADER_LEN + ip.payload_len)
-            .map_err(|_| DropReason::NoRoom)?;
-        let data = buf.data_mut().get_mut(ETH_LEN..).unwrap_or_default();
+        let data = reframe_ip(&mut buf, rx.l2_len, HEADER_LEN + ip.payload_len)?;
         ipv6::emit(data, ip.dst, ip.src, PROTO_ICMPV6, TTL, ip.payload_len)
             .ok_or(DropReason::NoRoom)?;
         let msg = data.get_mut(HEADER_LEN..).unwrap_or_default();

@@ -8,6 +8,7 @@
 
 use core::net::IpAddr;
 
+use super::output::reframe_ip;
 use super::{Rx, Worker};
 use crate::buffer::PacketBuffer;
 use crate::flow::{Direction, FlowData, FlowKey, InsertError, PacketInfo, Proto};
@@ -18,7 +19,6 @@ use crate::l4::snat::{self, ReturnPath};
 use crate::maglev::{hash_5tuple, hash_source};
 use crate::time::Instant;
 use crate::wire::be16;
-use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 use crate::wire::ipv4::Ipv4Header;
 use crate::wire::ipv6::{Ipv6Header, HEADER_LEN as IPV6_LEN};
 use crate::DropReason;
@@ -302,14 +302,7 @@ impl<B: PacketBuffer> Worker<B> {
         mut buf: B,
         io: &mut impl Io<B>,
     ) -> Result<(), DropReason> {
-        buf.trim_front(rx.l2_len.saturating_sub(ETH_LEN))
-            .map_err(|_| DropReason::NoRoom)?;
-        buf.set_len(ETH_LEN + ip.total_len)
-            .map_err(|_| DropReason::NoRoom)?;
-        let packet = buf
-            .data_mut()
-            .get_mut(ETH_LEN..)
-            .ok_or(DropReason::NoRoom)?;
+        let packet = reframe_ip(&mut buf, rx.l2_len, ip.total_len)?;
         let done = nat::rewrite(packet, ip.header_len, seg.proto, seg.header_len, rw)?;
         if done.mss_clamped {
             self.counters.l4_mss_clamped += 1;

@@ -8,6 +8,7 @@
 //! packet. Errors do not refresh the flow.
 
 use super::l4::IpMeta;
+use super::output::reframe_ip;
 use super::{Rx, Worker};
 use crate::buffer::PacketBuffer;
 use crate::flow::{FlowEntry, FlowKey, FlowTable};
@@ -15,7 +16,6 @@ use crate::io::Io;
 use crate::l4::icmp_error::{self, Quoted, Redirect};
 use crate::l4::{snat, toeplitz};
 use crate::time::Instant;
-use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 use crate::DropReason;
 
 impl<B: PacketBuffer> Worker<B> {
@@ -79,14 +79,7 @@ impl<B: PacketBuffer> Worker<B> {
         } else {
             return Err(DropReason::IcmpErrorNoFlow);
         };
-        buf.trim_front(rx.l2_len.saturating_sub(ETH_LEN))
-            .map_err(|_| DropReason::NoRoom)?;
-        buf.set_len(ETH_LEN + ip.total_len)
-            .map_err(|_| DropReason::NoRoom)?;
-        let packet = buf
-            .data_mut()
-            .get_mut(ETH_LEN..)
-            .ok_or(DropReason::NoRoom)?;
+        let packet = reframe_ip(&mut buf, rx.l2_len, ip.total_len)?;
         icmp_error::rewrite(packet, ip.header_len, &redirect)?;
         self.counters.icmp_errors_forwarded += 1;
         self.send_ip(now, buf, None, io)

@@ -19,6 +19,21 @@ use crate::wire::{
 };
 use crate::{DropReason, PortId};
 
+/// Turns a received frame, rewritten in place, into what `send_ip` expects: the link header
+/// (`l2_len` bytes, VLAN tag included) shrunk to the untagged Ethernet placeholder, and the frame
+/// cut to `ip_len` bytes of IP packet behind it (Ethernet padding goes). Returns the IP packet.
+pub(crate) fn reframe_ip<B: PacketBuffer>(
+    buf: &mut B,
+    l2_len: usize,
+    ip_len: usize,
+) -> Result<&mut [u8], DropReason> {
+    buf.trim_front(l2_len.saturating_sub(ETH_LEN))
+        .map_err(|_| DropReason::NoRoom)?;
+    buf.set_len(ETH_LEN + ip_len)
+        .map_err(|_| DropReason::NoRoom)?;
+    buf.data_mut().get_mut(ETH_LEN..).ok_or(DropReason::NoRoom)
+}
+
 impl<B: PacketBuffer> Worker<B> {
     /// Send an IP packet (buf.data() starts at an Ethernet header whose contents are to be filled, followed by
     /// the IP packet) to its destination: route lookup, neighbour lookup, Ethernet (and VLAN) header written,
