@@ -1,5 +1,9 @@
 //! Inputs shared by the criterion benches and the callgrind instruction counter: deterministic backends and
-//! flows, so that every run measures the same work.
+//! flows, so that every run measures the same work; the engine's fast path set up for measuring
+//! ([`fastpath`]) and the buffer that drives it without allocating ([`frame_buffer`]).
+
+pub mod fastpath;
+pub mod frame_buffer;
 
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -93,8 +93,9 @@ fn merge_round(acc: u64, v: u64) -> u64 {
     (acc ^ round(0, v)).wrapping_mul(P1).wrapping_add(P4)
 }
 
+/// XXH64's final mix: every input bit flips about half of the output bits.
 #[inline]
-fn avalanche(mut h: u64) -> u64 {
+pub(crate) fn avalanche(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(P2);
     h ^= h >> 29;
