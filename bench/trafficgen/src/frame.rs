@@ -56,8 +56,8 @@ pub struct FrameTemplate {
     bytes: Vec<u8>,
     flows: FlowSet,
     tag: u16,
-    ip_sum: u64,
-    udp_sum: u64,
+    ip_sum: u32,
+    udp_sum: u32,
 }
 
 impl FrameTemplate {
@@ -88,10 +88,7 @@ impl FrameTemplate {
         udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
         // Sums over the fixed bytes: source address, source port, stamp and checksums are still zero.
         let ip_sum = checksum::add_bytes(0, &b[IP_OFF..UDP_OFF]);
-        let pseudo = checksum::add_u32(
-            u64::from(17u16) + u64::from(udp_len),
-            u32::from(spec.dst_ip),
-        );
+        let pseudo = checksum::add_u32(17 + u32::from(udp_len), u32::from(spec.dst_ip));
         let udp_sum = checksum::add_bytes(pseudo, &b[UDP_OFF..]);
         Ok(FrameTemplate {
             bytes: b,
@@ -149,7 +146,7 @@ impl FrameTemplate {
         out[STAMP_OFF..STAMP_OFF + STAMP_LEN].copy_from_slice(&stamp.to_bytes());
         let ip_csum = checksum::finish(checksum::add_u32(self.ip_sum, src));
         out[IP_CSUM..IP_CSUM + 2].copy_from_slice(&ip_csum.to_be_bytes());
-        let mut udp = checksum::add_u32(self.udp_sum, src) + u64::from(sport);
+        let mut udp = checksum::add_u32(self.udp_sum, src) + u32::from(sport);
         udp = checksum::add_u32(udp, (u32::from(MAGIC_WORD) << 16) | u32::from(self.tag));
         udp = checksum::add_u32(udp, seq);
         udp = checksum::add_u64(udp, tsc);
@@ -195,7 +192,7 @@ mod tests {
         let ip_ok = checksum::finish(checksum::add_bytes(0, &f[14..34])) == 0;
         let udp_len = u16::from_be_bytes([f[38], f[39]]);
         let mut pseudo = checksum::add_bytes(0, &f[26..34]);
-        pseudo += 17 + u64::from(udp_len);
+        pseudo += 17 + u32::from(udp_len);
         let udp_ok = checksum::finish(checksum::add_bytes(pseudo, &f[34..])) == 0;
         ip_ok && udp_ok
     }
