@@ -20,7 +20,12 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.origin, self.line, self.column)?;
+        // Line 0: a document without lines of its own (a desired state pushed over the admin socket).
+        if self.line == 0 {
+            write!(f, "{}: ", self.origin)?;
+        } else {
+            write!(f, "{}:{}:{}: ", self.origin, self.line, self.column)?;
+        }
         if !self.field.is_empty() {
             write!(f, "{}: ", self.field)?;
         }

@@ -10,6 +10,7 @@
 
 mod balancing;
 mod cidr;
+pub mod desired;
 mod eal_args;
 mod emit;
 mod error;
