@@ -10,16 +10,24 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use edgelb_config::desired::DesiredState;
 use serde::{Deserialize, Serialize};
+
+/// The largest request read (a desired state with 10,000 Services and 100,000 endpoints is a few tens of MB).
+const MAX_REQUEST: u64 = 512 * 1024 * 1024;
 
 /// A request on the admin socket.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // one request per connection
 pub enum Request {
     /// The status document.
     Status,
     /// Re-read the config file and apply it as SIGHUP does; answers `{"generation": N}` or the reason it was refused.
     Reload,
+    /// A whole desired state (from edgelb-control): validated and applied atomically on top of the config file;
+    /// answers `{"generation": N, "desired_generation": G, "boot_id": ...}` or the reason it was refused.
+    Put { state: DesiredState },
 }
 
 /// The listening side, owned by the management thread.
@@ -91,15 +99,18 @@ fn serve_one(
     answer: &mut impl FnMut(&Request) -> serde_json::Value,
 ) -> Result<()> {
     stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(1)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(1)))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
     let mut line = String::new();
     BufReader::new(&stream)
-        .take(64 * 1024)
+        .take(MAX_REQUEST)
         .read_line(&mut line)?;
     let reply = match serde_json::from_str::<Request>(line.trim()) {
         Ok(req) => answer(&req),
-        Err(e) => serde_json::json!({ "error": format!("bad request {:?}: {e}", line.trim()) }),
+        Err(e) => {
+            let head: String = line.trim().chars().take(120).collect();
+            serde_json::json!({ "error": format!("bad request {head:?}: {e}") })
+        }
     };
     let mut w = &stream;
     serde_json::to_writer(&mut w, &reply)?;
@@ -115,7 +126,7 @@ pub fn request(path: &Path, req: &Request) -> Result<serde_json::Value> {
             path.display()
         )
     })?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     serde_json::to_writer(&mut stream, req)?;
     stream.write_all(b"\n")?;
     let mut text = String::new();

@@ -60,6 +60,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Push a desired state (JSON, as edgelb-control computes it) to the running dataplane: validated and applied
+    /// atomically on top of its config file, or refused whole with the reason.
+    Apply {
+        /// The desired state, a JSON file (`-` for standard input).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Admin socket of the dataplane to ask.
+        #[arg(long, value_name = "PATH", default_value = DEFAULT_ADMIN_SOCKET)]
+        admin_socket: PathBuf,
+    },
     /// Make the running dataplane re-read its config file and apply it (as SIGHUP does), keeping established flows;
     /// prints the new generation, or why the new config was refused (the old one keeps running).
     Reload {

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(cli::Command::Status { admin_socket, json }) => print_status(admin_socket, *json),
         Some(cli::Command::Reload { admin_socket }) => reload(admin_socket),
+        Some(cli::Command::Apply { file, admin_socket }) => apply(file, admin_socket),
         None => run::run(&cli.run),
     };
     match result {
@@ -46,6 +47,23 @@ fn main() -> ExitCode {
 fn reload(socket: &std::path::Path) -> anyhow::Result<()> {
     let value = admin::request(socket, &admin::Request::Reload)?;
     println!("applied: generation {}", value["generation"]);
+    Ok(())
+}
+
+fn apply(file: &std::path::Path, socket: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let state = edgelb_config::desired::DesiredState::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let value = admin::request(socket, &admin::Request::Put { state })?;
+    println!(
+        "applied desired state generation {} as snapshot generation {}",
+        value["desired_generation"], value["generation"]
+    );
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use edgelb_config::desired::DesiredState;
 use edgelb_config::ApplianceConfig;
 
 use crate::admin::{AdminServer, Request};
@@ -19,6 +20,11 @@ const MANAGEMENT_TICK: Duration = Duration::from_millis(20);
 /// The management thread's view of the running appliance.
 pub struct Running {
     pub id: Identity,
+    /// The config file as last loaded.
+    pub file: ApplianceConfig,
+    /// The last desired state pushed over the admin socket (kept across reloads of the file).
+    pub desired: Option<DesiredState>,
+    /// What the workers run: the file with the desired state applied.
     pub config: ApplianceConfig,
     pub ports: Vec<OpenPort>,
     pub shared: Arc<Shared>,
@@ -27,7 +33,10 @@ pub struct Running {
 
 impl Running {
     pub fn status(&self) -> crate::status::StatusDoc {
-        report::status(&self.id, &self.ports, &self.config, &self.shared)
+        let mut doc = report::status(&self.id, &self.ports, &self.config, &self.shared);
+        doc.desired_generation = self.desired.as_ref().map(|d| d.generation);
+        doc.desired_source = self.desired.as_ref().map(|d| d.source.clone());
+        doc
     }
 
     /// Serves the admin socket, prints counters, reloads on SIGHUP, until a stop signal.
@@ -40,6 +49,14 @@ impl Running {
                 Request::Reload => match self.reload() {
                     Ok(generation) => serde_json::json!({ "generation": generation }),
                     Err(e) => serde_json::json!({ "error": format!("reload refused: {e}") }),
+                },
+                Request::Put { state } => match self.put(state) {
+                    Ok(generation) => serde_json::json!({
+                        "generation": generation,
+                        "desired_generation": state.generation,
+                        "boot_id": self.id.boot_id,
+                    }),
+                    Err(e) => serde_json::json!({ "error": format!("desired state refused: {e}") }),
                 },
             });
             if signals.reload.swap(false, Ordering::Relaxed) {
@@ -68,13 +85,40 @@ impl Running {
     }
 
     fn try_reload(&mut self) -> Result<u64, String> {
-        let new = edgelb_config::load(&self.path).map_err(|e| e.to_string())?;
-        if let Some(what) = needs_restart(&self.config, &new) {
+        let file = edgelb_config::load(&self.path).map_err(|e| e.to_string())?;
+        if let Some(what) = needs_restart(&self.file, &file) {
             return Err(format!("{what} changed, which needs a restart"));
         }
-        let snapshot = crate::snapshot::build(&new, &self.ports).map_err(|e| format!("{e:#}"))?;
+        let desired = self.desired.clone();
+        self.install(file, desired)
+    }
+
+    /// A desired state from the control process: applied on top of the file, atomically, or refused whole.
+    fn put(&mut self, state: &DesiredState) -> Result<u64, String> {
+        let result = self.install(self.file.clone(), Some(state.clone()));
+        match &result {
+            Ok(generation) => tracing::info!(generation, "applied {}", state.origin()),
+            Err(e) => tracing::warn!("refused {}: {e}", state.origin()),
+        }
+        result
+    }
+
+    /// Validates `file` with `desired` on top, builds the snapshot and publishes it; nothing changes on error.
+    fn install(
+        &mut self,
+        file: ApplianceConfig,
+        desired: Option<DesiredState>,
+    ) -> Result<u64, String> {
+        let config = match &desired {
+            Some(d) => edgelb_config::desired::apply(&file, d).map_err(|e| e.to_string())?,
+            None => file.clone(),
+        };
+        let snapshot =
+            crate::snapshot::build(&config, &self.ports).map_err(|e| format!("{e:#}"))?;
         let generation = self.shared.publish(snapshot);
-        self.config = new;
+        self.file = file;
+        self.desired = desired;
+        self.config = config;
         Ok(generation)
     }
 }

@@ -94,6 +94,8 @@ pub fn status(
         uptime_s: id.started.elapsed().as_secs_f64(),
         config: id.config.clone(),
         generation: shared.generation(),
+        desired_generation: None,
+        desired_source: None,
         listeners: listeners(config),
         ports: ports
             .iter()

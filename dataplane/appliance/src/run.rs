@@ -198,6 +198,8 @@ fn run_with_eal(
     let id = Identity::new(path.display().to_string());
     let mut state = Running {
         id,
+        file: config.clone(),
+        desired: None,
         config,
         ports: open,
         shared,

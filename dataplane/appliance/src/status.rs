@@ -14,8 +14,14 @@ pub struct StatusDoc {
     pub pid: u32,
     pub uptime_s: f64,
     pub config: String,
-    /// Generation of the configuration snapshot the workers run (1 at start, +1 per applied reload).
+    /// Generation of the configuration snapshot the workers run (1 at start, +1 per applied reload or put).
     pub generation: u64,
+    /// Generation of the desired state applied on top of the config file, if one was pushed.
+    #[serde(default)]
+    pub desired_generation: Option<u64>,
+    /// Who pushed it.
+    #[serde(default)]
+    pub desired_source: Option<String>,
     pub ports: Vec<PortStatus>,
     /// L4 listeners with their pools, as configured now.
     #[serde(default)]
@@ -113,6 +119,9 @@ pub fn render(doc: &StatusDoc) -> String {
         "edgelb-dataplane {}  pid {}  boot {}  up {:.0}s  config {} (generation {})",
         doc.version, doc.pid, doc.boot_id, doc.uptime_s, doc.config, doc.generation
     );
+    if let (Some(g), Some(source)) = (doc.desired_generation, &doc.desired_source) {
+        let _ = writeln!(out, "desired state generation {g} from {source}");
+    }
     render_ports(&mut out, &doc.ports);
     render_listeners(&mut out, &doc.listeners);
     render_neighbours(&mut out, &doc.neighbours);
@@ -256,6 +265,8 @@ mod tests {
             uptime_s: 2.0,
             config: "lab.yaml".into(),
             generation: 1,
+            desired_generation: Some(4),
+            desired_source: Some("edgelb-control".into()),
             ports: vec![PortStatus {
                 index: 0,
                 name: "client".into(),
