@@ -1,0 +1,295 @@
+//! Merging the Ingresses of one class into a site: hosts, their routes and certificates, the default backend.
+//!
+//! Ingresses are visited oldest first; a host+path, a host's certificate or the default backend that an older
+//! Ingress holds is not taken over: the younger one gets a Warning event and a [`Conflict`] entry. Hosts are exact
+//! names or `*.` wildcards as Ingress allows them; a path is Exact, or Prefix-like (`Prefix` and
+//! `ImplementationSpecific` conflict with each other). A TLS Secret that is missing or unfit is reported and its
+//! hosts served without a certificate of their own.
+
+use std::collections::BTreeMap;
+
+use edgelb_config::desired::{Certificate, PathType};
+use k8s_openapi::api::networking::v1::{Ingress, IngressBackend, IngressRule, IngressTLS};
+
+use super::certificates;
+use super::{Conflict, PlanEvent};
+use crate::model::{ClusterState, ObjectKey, ObjectRef};
+
+/// Something an Ingress holds in the merged site, and which Ingress.
+#[derive(Debug, Clone)]
+pub(crate) struct Held<'a, T> {
+    pub(crate) value: T,
+    pub(crate) by: &'a ObjectKey,
+}
+
+/// A route's target: the Ingress's namespace and its backend.
+#[derive(Debug, Clone)]
+pub(crate) struct Route<'a> {
+    pub(crate) path_type: PathType,
+    pub(crate) namespace: &'a str,
+    pub(crate) backend: &'a IngressBackend,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Host<'a> {
+    pub(crate) certificate: Option<Held<'a, String>>,
+    /// By path and whether it is exact (Prefix and ImplementationSpecific are one kind).
+    pub(crate) routes: BTreeMap<(String, bool), Held<'a, Route<'a>>>,
+}
+
+/// Every Ingress of a class merged, before the backends are resolved per family.
+#[derive(Debug, Default)]
+pub(crate) struct Site<'a> {
+    pub(crate) hosts: BTreeMap<String, Host<'a>>,
+    pub(crate) default_backend: Option<Held<'a, Route<'a>>>,
+    pub(crate) default_certificate: Option<Held<'a, String>>,
+    pub(crate) tls: bool,
+    pub(crate) certificates: BTreeMap<String, Certificate>,
+}
+
+/// Where conflicts and events go while merging.
+pub(crate) struct Report<'r> {
+    pub(crate) events: &'r mut Vec<PlanEvent>,
+    pub(crate) conflicts: &'r mut Vec<Conflict>,
+}
+
+impl Report<'_> {
+    pub(crate) fn warn(&mut self, ingress: &ObjectKey, reason: &'static str, message: String) {
+        let object = ObjectRef::new("Ingress", ingress.clone());
+        self.events
+            .push(PlanEvent::warning(object, reason, message));
+    }
+
+    /// Puts `value` in `slot` unless an older Ingress holds it with another value.
+    fn take<'a, T: PartialEq>(
+        &mut self,
+        slot: &mut Option<Held<'a, T>>,
+        value: T,
+        by: &'a ObjectKey,
+        what: String,
+        reason: &'static str,
+        any_second_is_a_conflict: bool,
+    ) {
+        match slot {
+            None => *slot = Some(Held { value, by }),
+            Some(held) if !any_second_is_a_conflict && held.value == value => {}
+            Some(held) => {
+                let winner = ObjectRef::new("Ingress", held.by.clone());
+                self.warn(
+                    by,
+                    reason,
+                    format!("{what} is already served by {winner}, which is older"),
+                );
+                self.conflicts.push(Conflict {
+                    what,
+                    winner,
+                    loser: ObjectRef::new("Ingress", by.clone()),
+                });
+            }
+        }
+    }
+}
+
+impl PartialEq for Route<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.path_type == other.path_type
+            && self.namespace == other.namespace
+            && self.backend == other.backend
+    }
+}
+
+/// Every Ingress of a class (oldest first) merged into one site.
+pub(crate) fn merge<'a>(
+    ingresses: &[(&'a ObjectKey, &'a Ingress)],
+    state: &ClusterState,
+    report: &mut Report<'_>,
+) -> Site<'a> {
+    let mut site = Site::default();
+    for &(key, ingress) in ingresses {
+        let Some(spec) = ingress.spec.as_ref() else {
+            continue;
+        };
+        for tls in spec.tls.iter().flatten() {
+            site.add_tls(key, tls, state, report);
+        }
+        if let Some(backend) = spec.default_backend.as_ref() {
+            let route = Route {
+                path_type: PathType::Prefix,
+                namespace: &key.namespace,
+                backend,
+            };
+            let what = "the default backend".to_string();
+            let slot = &mut site.default_backend;
+            report.take(slot, route, key, what, "DefaultBackendConflict", true);
+        }
+        for rule in spec.rules.iter().flatten() {
+            site.add_rule(key, rule, report);
+        }
+    }
+    site
+}
+
+impl<'a> Site<'a> {
+    /// A `tls` entry: its Secret's certificate for its hosts, or for the listener when it names none.
+    fn add_tls(
+        &mut self,
+        key: &'a ObjectKey,
+        tls: &IngressTLS,
+        state: &ClusterState,
+        report: &mut Report<'_>,
+    ) {
+        self.tls = true;
+        let certificate = tls.secret_name.as_deref().and_then(|secret| {
+            match certificates::read(state, &key.namespace, secret) {
+                Ok(cert) => {
+                    let name = cert.name.clone();
+                    self.certificates.insert(name.clone(), cert);
+                    Some(name)
+                }
+                Err((reason, message)) => {
+                    report.warn(key, reason, message);
+                    None
+                }
+            }
+        });
+        let hosts = tls.hosts.as_deref().unwrap_or_default();
+        if hosts.is_empty() {
+            if let Some(name) = certificate {
+                let what = "the default certificate".to_string();
+                let slot = &mut self.default_certificate;
+                report.take(slot, name, key, what, "CertificateConflict", false);
+            }
+            return;
+        }
+        for host in hosts {
+            if let Err(message) = check_host(host) {
+                report.warn(key, "InvalidHost", message);
+                continue;
+            }
+            let entry = self.hosts.entry(host.clone()).or_default();
+            if let Some(name) = certificate.clone() {
+                let what = format!("the certificate of host {host}");
+                report.take(
+                    &mut entry.certificate,
+                    name,
+                    key,
+                    what,
+                    "CertificateConflict",
+                    false,
+                );
+            }
+        }
+    }
+
+    /// A rule: its host's paths.
+    fn add_rule(&mut self, key: &'a ObjectKey, rule: &'a IngressRule, report: &mut Report<'_>) {
+        let host = rule.host.as_deref().unwrap_or("");
+        if let Err(message) = check_host(host) {
+            report.warn(key, "InvalidHost", message);
+            return;
+        }
+        for path in rule.http.iter().flat_map(|http| &http.paths) {
+            let Some(path_type) = path_type(&path.path_type) else {
+                let message = format!(
+                    "pathType {:?} is not Exact, Prefix or ImplementationSpecific",
+                    path.path_type
+                );
+                report.warn(key, "InvalidPath", message);
+                continue;
+            };
+            let text = path
+                .path
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .unwrap_or("/");
+            if !text.starts_with('/') {
+                let message = format!("path {text:?} does not start with '/'");
+                report.warn(key, "InvalidPath", message);
+                continue;
+            }
+            let route = Route {
+                path_type,
+                namespace: &key.namespace,
+                backend: &path.backend,
+            };
+            let shown = if host.is_empty() {
+                "any host".to_string()
+            } else {
+                format!("host {host}")
+            };
+            let what = format!("{shown} path {text} ({path_type:?})");
+            let routes = &mut self.hosts.entry(host.to_string()).or_default().routes;
+            let at = (text.to_string(), path_type == PathType::Exact);
+            let mut slot = routes.remove(&at);
+            report.take(&mut slot, route, key, what, "RouteConflict", true);
+            if let Some(held) = slot {
+                routes.insert(at, held);
+            }
+        }
+    }
+}
+
+fn path_type(text: &str) -> Option<PathType> {
+    match text {
+        "Exact" => Some(PathType::Exact),
+        "Prefix" => Some(PathType::Prefix),
+        "ImplementationSpecific" => Some(PathType::ImplementationSpecific),
+        _ => None,
+    }
+}
+
+/// A host as Ingress allows it: lowercase RFC 1123 labels, optionally `*.` first; `""` is any host.
+fn check_host(host: &str) -> Result<(), String> {
+    if host.is_empty() {
+        return Ok(());
+    }
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.len() > 253 || !name.split('.').all(label_ok) {
+        return Err(format!(
+            "host {host:?} is skipped: it must be lowercase letters, digits and '-' in dot-separated labels, \
+             optionally '*.' first"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_checked_as_ingress_does() {
+        for good in ["", "demo.example.test", "*.apps.example.test", "a-1.b"] {
+            assert_eq!(check_host(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "Demo.example.test",
+            "*",
+            "a..b",
+            "-a.b",
+            "*.*.b",
+            "a_b.c",
+            "foo.*.b",
+        ] {
+            assert!(check_host(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn path_types_are_the_three_kubernetes_names() {
+        assert_eq!(path_type("Exact"), Some(PathType::Exact));
+        assert_eq!(
+            path_type("ImplementationSpecific"),
+            Some(PathType::ImplementationSpecific)
+        );
+        assert_eq!(path_type("prefix"), None);
+    }
+}
