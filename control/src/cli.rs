@@ -52,6 +52,14 @@ pub struct Cli {
     #[arg(long, value_name = "MS", default_value_t = 300)]
     pub debounce_ms: u64,
 
+    /// Push each plan to the dataplane's admin socket; push again within a second when the dataplane restarts.
+    #[arg(long, value_name = "PATH")]
+    pub dataplane_socket: Option<PathBuf>,
+
+    /// How often to ask the dataplane what it runs (to notice a restart), in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub resync_ms: u64,
+
     /// Check each plan against this appliance config, as the dataplane will apply it, and report what it refuses.
     #[arg(long, value_name = "FILE")]
     pub dataplane_config: Option<PathBuf>,

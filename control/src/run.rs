@@ -1,11 +1,11 @@
-//! The control loop: load the source, plan, show (or, next, push) the desired state; then wait for the source to
+//! The control loop: load the source, plan, show and push the desired state; then wait for the source to
 //! change, let the change settle, and do it again. VIP allocations carry from one plan to the next, and every
 //! plan gets the next generation number.
 
 use std::io::Write;
 use std::path::Path;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use edgelb_config::ApplianceConfig;
@@ -13,6 +13,7 @@ use edgelb_config::ApplianceConfig;
 use crate::cli::Cli;
 use crate::model::ClusterState;
 use crate::planner::{self, Allocations, EventType, Plan, PlannerSettings};
+use crate::push::{Pusher, Syncer};
 use crate::source::Source;
 use crate::summary::summary;
 
@@ -57,20 +58,40 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     };
     let mut source = cli.source.open();
     let mut controller = Controller::new(cli.settings(), source.describe());
+    let mut syncer = cli
+        .dataplane_socket
+        .as_ref()
+        .map(|s| Syncer::new(Pusher::new(s)));
     tracing::info!(source = %source.describe(), "starting");
+    let planned = |plan: Plan, syncer: &mut Option<Syncer>| -> anyhow::Result<()> {
+        show(&plan, cli.print, base.as_ref())?;
+        if let Some(syncer) = syncer.as_mut() {
+            offer(syncer, &plan);
+        }
+        Ok(())
+    };
     let first = source.load();
     if cli.plan_once {
         let state = first.context("loading the source")?;
-        return show(&controller.plan(&state), cli.print, base.as_ref());
+        return planned(controller.plan(&state), &mut syncer);
     }
     match first {
-        Ok(state) => show(&controller.plan(&state), cli.print, base.as_ref())?,
+        Ok(state) => planned(controller.plan(&state), &mut syncer)?,
         Err(e) => tracing::error!("{e}; waiting for a change"),
     }
     let poll = Duration::from_millis(cli.poll_ms.max(10));
+    let resync = Duration::from_millis(cli.resync_ms.max(10));
     let settle = Duration::from_millis(cli.debounce_ms);
+    let mut next_poll = Instant::now() + poll;
     loop {
-        thread::sleep(poll);
+        thread::sleep(poll.min(resync));
+        if let Some(syncer) = syncer.as_mut() {
+            syncer.tick();
+        }
+        if Instant::now() < next_poll {
+            continue;
+        }
+        next_poll = Instant::now() + poll;
         if !changed(source.as_mut()) {
             continue;
         }
@@ -81,9 +102,25 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             }
         }
         match source.load() {
-            Ok(state) => show(&controller.plan(&state), cli.print, base.as_ref())?,
+            Ok(state) => planned(controller.plan(&state), &mut syncer)?,
             Err(e) => tracing::error!("{e}; keeping the previous plan until the next change"),
         }
+    }
+}
+
+/// Hands a plan to the syncer unless it is known to be invalid: a plan whose L7 part does not hold together is
+/// never pushed (the dataplane keeps the last good one).
+fn offer(syncer: &mut Syncer, plan: &Plan) {
+    let problems = plan.desired.validate_l7();
+    if problems.is_empty() {
+        syncer.offer(plan.desired.clone());
+    } else {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        tracing::error!(
+            generation = plan.desired.generation,
+            "not pushed: {}",
+            list.join("; ")
+        );
     }
 }
 

@@ -41,8 +41,8 @@ dp_build() {
         warn "cargo not found: using ${bin} as it is, it may be stale"
         return 0
     fi
-    log "building the appliance (cargo build --release -p edgelb-appliance)"
-    "${cargo}" build --release -p edgelb-appliance || die "the appliance did not build"
+    log "building the appliance and the control process (cargo build --release -p edgelb-appliance -p edgelb-control)"
+    "${cargo}" build --release -p edgelb-appliance -p edgelb-control || die "the appliance did not build"
     [[ -x ${bin} ]] || die "cargo built, but ${bin} is missing"
 }
 

@@ -33,12 +33,24 @@ impl Lab {
 
     /// Like [`Lab::up`], with the appliance running `config` instead of `config/examples/lab.yaml`.
     pub fn up_with_config(config: Option<&Path>, args: &[&str]) -> Result<Lab> {
+        Self::up_with_env(config, None, args)
+    }
+
+    /// Like [`Lab::up`], with the appliance's config and the control process's manifests directory chosen.
+    pub fn up_with_env(
+        config: Option<&Path>,
+        manifests: Option<&Path>,
+        args: &[&str],
+    ) -> Result<Lab> {
         let root = repo_root();
         let lab = Lab { root };
         let mut cmd = Command::new(lab.root.join("scripts/lab"));
         cmd.arg("up").args(args).current_dir(&lab.root);
         if let Some(config) = config {
             cmd.env("EDGELB_LAB_CONFIG", config);
+        }
+        if let Some(manifests) = manifests {
+            cmd.env("EDGELB_LAB_MANIFESTS", manifests);
         }
         let out = cmd.output().context("running scripts/lab up")?;
         if !out.status.success() {
@@ -145,6 +157,46 @@ impl Lab {
         &self.root
     }
 
+    /// Kills the dataplane (SIGKILL, as a crash) and starts it again as `scripts/lab up` does; returns once its
+    /// admin socket answers, with the time that took.
+    pub fn crash_and_restart_dataplane(&self, config: &Path) -> Result<Duration> {
+        let pid = self.dataplane_pid()?;
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()?;
+        wait_for(Duration::from_secs(10), || {
+            Ok((!pid_alive(pid)).then_some(()))
+        })?;
+        let sock = self.root.join(".lab/dataplane.sock");
+        let _ = std::fs::remove_file(&sock);
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.root.join(".lab/dataplane.log"))?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", "elb-dp", "setsid"])
+            .arg(self.root.join("target/release/edgelb-dataplane"))
+            .arg("--config")
+            .arg(config)
+            .arg("--admin-socket")
+            .arg(&sock)
+            .current_dir(&self.root)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("restarting the dataplane")?;
+        std::fs::write(
+            self.root.join(".lab/dataplane.pid"),
+            format!("{}\n", child.id()),
+        )?;
+        let started = Instant::now();
+        wait_for(Duration::from_secs(30), || {
+            Ok(self.status().ok().map(|_| ()))
+        })?;
+        Ok(started.elapsed())
+    }
+
     /// The dataplane's pid, from the lab's pid file.
     pub fn dataplane_pid(&self) -> Result<i32> {
         let pid = std::fs::read_to_string(self.root.join(".lab/dataplane.pid"))
@@ -200,4 +252,30 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Result<Option<T>>) 
 /// Lossy UTF-8 of a command's output.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Whether `pid` runs (a zombie waiting for its parent counts as gone).
+pub fn pid_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            stat.rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next())
+                != Some("Z")
+        }
+        Err(_) => false,
+    }
+}
+
+/// Copies the files of directory `from` into `to` (created; files only, not recursive).
+pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
 }

@@ -28,7 +28,8 @@ fn apply(lab: &Lab, json: &str) -> Result<std::process::Output> {
 #[test]
 #[ignore = "needs root and the namespace lab: run scripts/test"]
 fn a_pushed_desired_state_serves_and_a_bad_one_is_refused() -> Result<()> {
-    let lab = Lab::up(&[])?;
+    // Without the lab's control process, which would push its own desired state over ours.
+    let lab = Lab::up(&["--no-control"])?;
     let out = apply(&lab, STATE)?;
     ensure!(out.status.success(), "apply failed: {}", text(&out.stderr));
     ensure!(

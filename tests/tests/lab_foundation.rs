@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use edgelb_e2e::{repo_root, total, wait_for, Lab};
+use edgelb_e2e::{pid_alive as alive, repo_root, total, wait_for, Lab};
 use serde_json::Value;
 
 #[test]
@@ -233,17 +233,4 @@ fn sigterm_stops_cleanly(lab: &Lab) -> Result<()> {
         "DPDK runtime files left behind"
     );
     Ok(())
-}
-
-/// Whether `pid` runs (a zombie waiting for its parent counts as gone).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            stat.rsplit(')')
-                .next()
-                .and_then(|rest| rest.split_whitespace().next())
-                != Some("Z")
-        }
-        Err(_) => false,
-    }
 }

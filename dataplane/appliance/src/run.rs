@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use edgelb_config::ApplianceConfig;
-use edgelb_dpdk::{Eal, Lcore, Mempool, DEFAULT_BUF_SIZE, SOCKET_ANY};
+use edgelb_dpdk::{Eal, Lcore, Mempool, RuntimeDirState, DEFAULT_BUF_SIZE, SOCKET_ANY};
 use edgelb_engine::{Capacity, CoreId};
 
 use crate::admin::AdminServer;
@@ -89,6 +90,29 @@ pub fn check(path: &Path, config: &ApplianceConfig) {
     println!("vips: {}", vips.join(" "));
 }
 
+/// Removes the DPDK runtime files of a previous instance that died without cleaning up (they would make EAL init
+/// fail). An instance still exiting holds them for a moment: wait for it, briefly. A live instance keeps them,
+/// and EAL init then says that another primary process runs.
+fn clear_stale_runtime_files(prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match edgelb_dpdk::remove_stale_runtime_dir(Some(prefix)) {
+            Ok(RuntimeDirState::RemovedStale) => {
+                tracing::warn!(prefix, "removed the DPDK runtime files of a previous instance that did not exit cleanly");
+                return;
+            }
+            Ok(RuntimeDirState::InUse) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(prefix, "checking for stale DPDK runtime files: {e}");
+                return;
+            }
+        }
+    }
+}
+
 /// Runs the appliance until SIGINT/SIGTERM.
 pub fn run(args: &RunArgs) -> Result<()> {
     let (path, config) = load_config(args)?;
@@ -97,6 +121,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         return Ok(());
     }
     let signals = Signals::register()?;
+    clear_stale_runtime_files(&config.eal.file_prefix);
     let eal_args = eal_args(&config);
     tracing::info!(args = %eal_args.join(" "), "starting EAL");
     let eal = Eal::init(&eal_args)

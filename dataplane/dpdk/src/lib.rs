@@ -35,7 +35,9 @@ pub use port::{
 };
 pub use queue::{RxQueue, TxQueue};
 pub use ring::{mbuf_ring, MbufRingConsumer, MbufRingProducer};
-pub use runtime_dir::{remove_runtime_dir, runtime_dir, DEFAULT_PREFIX};
+pub use runtime_dir::{
+    remove_runtime_dir, remove_stale_runtime_dir, runtime_dir, RuntimeDirState, DEFAULT_PREFIX,
+};
 
 /// The raw bindings, for what these wrappers do not cover.
 pub use edgelb_dpdk_sys as sys;
