@@ -47,6 +47,13 @@ cmd_demo() {
     demo_run client sh -c 'echo hello | socat -T2 - UDP4:198.18.10.10:53'
     demo_run client curl -s --max-time 3 'http://[2001:2:0:10::10]/demo'
 
+    demo_step "control: edgelb-control planned config/examples/k8s and pushed it; demo-web asked for 198.18.10.11"
+    demo_run client curl -s --max-time 3 http://198.18.10.11/
+    demo_run client curl -s --max-time 3 'http://[2001:2:0:10::12]/'
+    printf '$ %s --source manifests:config/examples/k8s --plan-once --vip-pool ... | head -12\n' "$(ctl_bin)"
+    "$(ctl_bin)" --source manifests:config/examples/k8s --plan-once --vip-pool 198.18.10.100-198.18.10.199 \
+        --vip-pool 2001:2:0:10::100-2001:2:0:10::1ff --log error 2>/dev/null | head -12 | sed 's/^/  /'
+
     demo_step "malformed frames (tests/tools/malformed.py) are dropped and counted by reason; the appliance keeps answering"
     demo_run client /usr/bin/python3 tests/tools/malformed.py --count 2 --kinds \
         ipv4_ihl_4,ipv4_total_length_beyond_frame,arp_bad_hlen,icmp_short_header,ndp_ns_hop_limit_64
