@@ -187,7 +187,8 @@ impl DesiredState {
 }
 
 /// A host as Ingress allows it: lowercase RFC 1123 labels, optionally `*.` in front; `""` matches any host.
-fn check_host(host: &str) -> Result<(), String> {
+/// The error says what is wrong with it.
+pub fn check_host(host: &str) -> Result<(), String> {
     if host.is_empty() {
         return Ok(());
     }

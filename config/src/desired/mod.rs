@@ -15,7 +15,9 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 pub use apply::apply;
-pub use l7::{Certificate, HttpRoute, L7Listener, L7Problem, PathType, PemKey, VirtualHost};
+pub use l7::{
+    check_host, Certificate, HttpRoute, L7Listener, L7Problem, PathType, PemKey, VirtualHost,
+};
 
 use crate::{BackendState, Protocol};
 

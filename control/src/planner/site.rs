@@ -238,27 +238,10 @@ fn path_type(text: &str) -> Option<PathType> {
     }
 }
 
-/// A host as Ingress allows it: lowercase RFC 1123 labels, optionally `*.` first; `""` is any host.
+/// A host as Ingress allows it (the desired state's own rule); the error says the host is skipped and why.
 fn check_host(host: &str) -> Result<(), String> {
-    if host.is_empty() {
-        return Ok(());
-    }
-    let name = host.strip_prefix("*.").unwrap_or(host);
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if host.len() > 253 || !name.split('.').all(label_ok) {
-        return Err(format!(
-            "host {host:?} is skipped: it must be lowercase letters, digits and '-' in dot-separated labels, \
-             optionally '*.' first"
-        ));
-    }
-    Ok(())
+    edgelb_config::desired::check_host(host)
+        .map_err(|why| format!("host {host:?} is skipped: {why}"))
 }
 
 #[cfg(test)]
