@@ -1,6 +1,9 @@
 //! control/deploy/ holds valid Kubernetes objects, and the ClusterRole stays least-privilege: no wildcards, Secrets
 //! and Nodes read-only, writes only where edgelb-control writes (status, Events, its finalizer, its Lease).
 
+// Fixture helpers run outside #[test] functions; a broken fixture should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
