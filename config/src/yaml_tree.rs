@@ -11,7 +11,8 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::field_path::{FieldPath, Segment};
 
-/// Most nodes a document may expand to (aliases included).
+/// Most nodes a small document may expand to (aliases included). A larger document may have as many nodes as it has
+/// bytes, which no document reaches without aliases: big desired states pass, alias bombs do not.
 const MAX_NODES: usize = 100_000;
 
 /// A place in the file, line and column both from 1.
@@ -105,7 +106,10 @@ pub(crate) struct SyntaxError {
 
 /// Parses the one document in `text`; `None` when the text holds no document (empty or only comments).
 pub(crate) fn parse_document(text: &str) -> Result<Option<Node>, SyntaxError> {
-    let mut builder = TreeBuilder::default();
+    let mut builder = TreeBuilder {
+        max_nodes: MAX_NODES.max(text.len()),
+        ..TreeBuilder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| SyntaxError {
         pos: Pos::from_marker(e.marker()),
@@ -140,6 +144,7 @@ struct TreeBuilder {
     root: Option<Node>,
     documents: usize,
     nodes: usize,
+    max_nodes: usize,
     error: Option<SyntaxError>,
 }
 
@@ -157,10 +162,11 @@ impl TreeBuilder {
     /// `size` is the number of nodes this one adds: 1, or the whole expansion of an alias.
     fn finish(&mut self, node: Node, anchor: usize, size: usize) {
         self.nodes += size;
-        if self.nodes > MAX_NODES {
+        if self.nodes > self.max_nodes {
+            let max = self.max_nodes;
             self.fail(
                 node.pos,
-                &format!("the document expands to more than {MAX_NODES} nodes"),
+                &format!("the document expands to more than {max} nodes (aliases included)"),
             );
             return;
         }
@@ -341,6 +347,20 @@ mod tests {
             error.message.contains("more than 100000 nodes"),
             "{error:?}"
         );
+    }
+
+    /// Regression: a desired state of 10,000 Services (~440,000 nodes) was refused by a fixed cap.
+    #[test]
+    fn a_big_document_without_aliases_is_read_whole() {
+        let mut text = String::from("items:\n");
+        for i in 0..60_000 {
+            text.push_str(&format!("  - {{ a: {i}, b: x }}\n"));
+        }
+        let root = parse_document(&text).unwrap().unwrap();
+        let NodeKind::Map(entries) = root.kind else {
+            panic!("not a map")
+        };
+        assert!(matches!(&entries[0].1.kind, NodeKind::Seq(items) if items.len() == 60_000));
     }
 
     #[test]

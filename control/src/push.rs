@@ -51,7 +51,7 @@ impl Pusher {
     pub fn new(socket: impl Into<PathBuf>) -> Self {
         Self {
             socket: socket.into(),
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(300),
         }
     }
 

@@ -73,7 +73,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let first = source.load();
     if cli.plan_once {
         let state = first.context("loading the source")?;
-        return planned(controller.plan(&state), &mut syncer);
+        let plan = controller.plan(&state);
+        let generation = plan.desired.generation;
+        planned(plan, &mut syncer)?;
+        if let Some(syncer) = &syncer {
+            anyhow::ensure!(
+                syncer.accepted_generation() == Some(generation),
+                "the dataplane did not apply generation {generation} (the log above says why)"
+            );
+        }
+        return Ok(());
     }
     match first {
         Ok(state) => planned(controller.plan(&state), &mut syncer)?,

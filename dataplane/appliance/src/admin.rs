@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 /// The largest request read (a desired state with 10,000 Services and 100,000 endpoints is a few tens of MB).
 const MAX_REQUEST: u64 = 512 * 1024 * 1024;
 
+/// How long a client waits for the dataplane's answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// A request on the admin socket.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -113,8 +116,9 @@ fn serve_one(
         }
     };
     let mut w = &stream;
-    serde_json::to_writer(&mut w, &reply)?;
-    w.write_all(b"\n")?;
+    let mut answer = serde_json::to_vec(&reply)?;
+    answer.push(b'\n');
+    w.write_all(&answer)?;
     Ok(())
 }
 
@@ -126,9 +130,12 @@ pub fn request(path: &Path, req: &Request) -> Result<serde_json::Value> {
             path.display()
         )
     })?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    serde_json::to_writer(&mut stream, req)?;
-    stream.write_all(b"\n")?;
+    // Applying a desired state of 10,000 Services takes seconds (Maglev tables are built before it answers).
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    // One buffered write, not one system call per JSON token (a big desired state has millions).
+    let mut request = serde_json::to_vec(req)?;
+    request.push(b'\n');
+    stream.write_all(&request)?;
     let mut text = String::new();
     stream.read_to_string(&mut text)?;
     let value: serde_json::Value = serde_json::from_str(&text)
