@@ -74,8 +74,13 @@ fn open_one(section: &PortSection, pool: &Mempool, queues: u16) -> Result<OpenPo
         .with_context(|| format!("port {name:?} ({device})"))?;
     port.start()
         .with_context(|| format!("port {name:?} ({device})"))?;
-    port.set_promiscuous(section.promiscuous)
-        .with_context(|| format!("port {name:?} ({device})"))?;
+    if let Err(e) = port.set_promiscuous(section.promiscuous) {
+        // Some virtual devices (net_null) cannot turn it off; frames not for us are dropped and counted anyway.
+        if section.promiscuous {
+            return Err(e).with_context(|| format!("port {name:?} ({device})"));
+        }
+        tracing::warn!(port = %name, "cannot turn promiscuous mode off ({e}); frames not for us are dropped by the engine");
+    }
     // Neighbour solicitations go to solicited-node multicast groups: take all multicast.
     if let Err(e) = port.enable_allmulticast() {
         tracing::warn!(port = %name, "allmulticast not available ({e}); IPv6 neighbour discovery may not reach us");
