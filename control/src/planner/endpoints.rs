@@ -82,10 +82,12 @@ pub(crate) fn of_service_port(
     family: IpFamily,
 ) -> Vec<Endpoint> {
     let spec = PortSpec::of(port);
+    // The map is ordered by namespace first: look at the Service's namespace only.
+    let first = ObjectKey::new(service.namespace.clone(), String::new());
     let slices: Vec<&EndpointSlice> = state
         .endpoint_slices
-        .iter()
-        .filter(|(key, _)| key.namespace == service.namespace)
+        .range(first..)
+        .take_while(|(key, _)| key.namespace == service.namespace)
         .map(|(_, slice)| slice)
         .filter(|slice| {
             let label = slice
