@@ -162,6 +162,9 @@ pub(super) fn vips(
     ports: &[PortConfig],
 ) -> Vec<IpAddr> {
     let mut vips: Vec<IpAddr> = Vec::with_capacity(file.len());
+    // Where each address first appears: a desired state can list ten thousand VIPs.
+    let mut first_index: std::collections::HashMap<IpAddr, usize> =
+        std::collections::HashMap::new();
     for (i, text) in file.iter().enumerate() {
         let item = path.index(i);
         let Ok(vip) = text.parse::<IpAddr>() else {
@@ -172,9 +175,13 @@ pub(super) fn vips(
             IpAddr::V4(v4) => unusable_v4(v4),
             IpAddr::V6(v6) => unusable_v6(v6),
         };
-        let earlier = file
-            .get(..i)
-            .and_then(|before| before.iter().position(|t| t.parse() == Ok(vip)));
+        let earlier = match first_index.entry(vip) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+                None
+            }
+        };
         let problem = if unusable {
             Some(format!(
                 "{vip} cannot be a VIP: it must be a unicast, non-loopback, non-link-local address"

@@ -54,18 +54,21 @@ impl VipRange {
             && (to_u128(self.first)..=to_u128(self.last)).contains(&to_u128(ip))
     }
 
-    /// The lowest address of the range that `taken` does not hold (a walk bounded by `taken`'s size).
+    /// The lowest address of the range that `taken` does not hold: the first gap among the taken addresses of
+    /// the range, read in order (no look-up per candidate address).
     pub(crate) fn first_free<V>(&self, taken: &BTreeMap<IpAddr, V>) -> Option<IpAddr> {
         let family = self.family();
         let (mut at, last) = (to_u128(self.first), to_u128(self.last));
-        while at <= last {
-            let ip = from_u128(at, family);
-            if !taken.contains_key(&ip) {
-                return Some(ip);
+        for ip in taken
+            .range(self.first..=self.last)
+            .map(|(ip, _)| to_u128(*ip))
+        {
+            if ip > at {
+                break;
             }
-            at = at.checked_add(1)?;
+            at = at.max(ip.checked_add(1)?);
         }
-        None
+        (at <= last).then(|| from_u128(at, family))
     }
 
     /// The usable addresses of a prefix: without the IPv4 network and broadcast addresses (prefixes up to /30)
