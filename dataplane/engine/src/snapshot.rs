@@ -206,15 +206,14 @@ impl Snapshot {
                 port: l.port,
             });
         }
-        let owned = |ip: IpAddr| {
-            snat.contains(ip)
-                || self.vips.contains(&ip)
-                || l4.listeners().iter().any(|l| l.vip == ip)
-                || self.ports.iter().any(|p| {
-                    p.ipv4.iter().any(|(a, _)| IpAddr::V4(*a) == ip)
-                        || p.ipv6.iter().any(|(a, _)| IpAddr::V6(*a) == ip)
-                })
-        };
+        // One set of everything the appliance owns: a snapshot may hold 10,000 listeners and 100,000 backends.
+        let mut addresses: std::collections::HashSet<IpAddr> = self.vips.iter().copied().collect();
+        addresses.extend(l4.listeners().iter().map(|l| l.vip));
+        for p in &self.ports {
+            addresses.extend(p.ipv4.iter().map(|(a, _)| IpAddr::V4(*a)));
+            addresses.extend(p.ipv6.iter().map(|(a, _)| IpAddr::V6(*a)));
+        }
+        let owned = |ip: IpAddr| snat.contains(ip) || addresses.contains(&ip);
         for pool in l4.pools() {
             if let Some(b) = pool.backends().iter().find(|b| owned(b.addr)) {
                 return Err(SnapshotError::BadBackend {
