@@ -308,9 +308,13 @@ fn check_worker_launch(eal: &Eal, pool: &Mempool) {
     assert_eq!(eal.wait(worker), (1 + 2 + 3 + 4 + 5) * 10);
     assert_eq!(ran_on.load(Ordering::SeqCst), 1);
 
+    // The panic is on purpose: keep its message out of the test output.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     eal.launch(worker, || panic!("worker panics on purpose"))
         .unwrap();
     assert_eq!(eal.wait(worker), LAUNCH_PANICKED);
+    std::panic::set_hook(hook);
     let err = eal.launch(Lcore::from_id(0), || 0).unwrap_err().to_string();
     assert_eq!(err, "lcore 0: not an enabled worker lcore");
     assert!(eal.launch(Lcore::from_id(5), || 0).is_err());
