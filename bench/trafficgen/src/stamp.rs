@@ -18,11 +18,11 @@ pub const STAMP_LEN: usize = 16;
 
 /// The EtherType of flush frames: IEEE 802 local experimental, which no device under test forwards
 /// but an io forwarder.
+use edgelb_engine::wire::{ETHERTYPE_IPV4, ETHERTYPE_VLAN};
+
 pub const ETHERTYPE_FLUSH: u16 = 0x88B5;
 /// Bytes of a flush frame (the minimum frame less its FCS).
 pub const FLUSH_LEN: usize = 60;
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_VLAN: u16 = 0x8100;
 const IPPROTO_UDP: u8 = 17;
 const UDP_HEADER_LEN: usize = 8;
 
