@@ -20,6 +20,7 @@ pub mod drop_reason;
 pub mod flow;
 pub mod io;
 pub mod l4;
+pub mod l7;
 pub mod maglev;
 pub mod neighbour;
 pub mod route;
