@@ -1,21 +1,24 @@
 //! The command line of `edgelb-control`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
 use crate::planner::{
     BackendMode, PlannerSettings, VipRange, DEFAULT_INGRESS_CONTROLLER, DEFAULT_LOAD_BALANCER_CLASS,
 };
-use crate::source::{ManifestsSource, Source};
+use crate::writeback::{LeaseSettings, WriteBackSettings};
 
 /// edgelb-control: turns Kubernetes Services (type LoadBalancer) and Ingresses into the edgelb dataplane's
 /// desired state: VIPs, L4 listeners and pools, L7 listeners, routes and certificates.
 #[derive(Debug, Parser)]
 #[command(name = "edgelb-control", version)]
 pub struct Cli {
-    /// Where the objects come from: manifests:DIR, a directory of Kubernetes YAML files (multi-document),
-    /// watched for changes.
+    /// Where the objects come from: `kube`, the API server (KUBECONFIG, else ~/.kube/config, else the
+    /// in-cluster service account), watched; the Lease holder writes status, Events and the finalizer back.
+    /// Or manifests:DIR[,DIR...], directories of Kubernetes YAML files (multi-document), watched for changes;
+    /// nothing is written back.
     #[arg(long, value_name = "SOURCE", value_parser = SourceSpec::parse)]
     pub source: SourceSpec,
 
@@ -64,6 +67,26 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub dataplane_config: Option<PathBuf>,
 
+    /// kube: the namespace of the Lease that elects the replica that writes back.
+    #[arg(long, value_name = "NAMESPACE", default_value = "edgelb-system")]
+    pub lease_namespace: String,
+
+    /// kube: the name of that Lease.
+    #[arg(long, value_name = "NAME", default_value = "edgelb-control")]
+    pub lease_name: String,
+
+    /// kube: this replica's name in the Lease and in Events [default: $POD_NAME, else the host name].
+    #[arg(long, value_name = "NAME")]
+    pub identity: Option<String>,
+
+    /// kube: how long the Lease holder keeps it without renewing it, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_duration_s: u64,
+
+    /// kube: how often the holder renews the Lease (and the others look at it), in seconds.
+    #[arg(long, value_name = "S", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_renew_s: u64,
+
     /// Log filter (RUST_LOG syntax) when RUST_LOG is not set.
     #[arg(long, value_name = "FILTER", default_value = "info")]
     pub log: String,
@@ -79,27 +102,30 @@ pub enum Backends {
 /// `--source`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceSpec {
-    Manifests(PathBuf),
+    /// The API server.
+    Kube,
+    /// Directories of manifests (`manifests:DIR[,DIR...]`).
+    Manifests(Vec<PathBuf>),
 }
 
 impl SourceSpec {
     fn parse(text: &str) -> Result<Self, String> {
         match text.split_once(':') {
-            Some(("manifests", dir)) if !dir.is_empty() => Ok(Self::Manifests(PathBuf::from(dir))),
+            None if text == "kube" => Ok(Self::Kube),
+            Some(("manifests", dirs)) if !dirs.split(',').any(str::is_empty) => Ok(Self::Manifests(
+                dirs.split(',').map(PathBuf::from).collect(),
+            )),
             Some(("manifests", _)) => {
-                Err("manifests: needs a directory, e.g. manifests:config/examples/k8s".into())
+                Err("manifests: needs directories, e.g. manifests:config/examples/k8s or manifests:DIR,DIR2".into())
             }
-            _ if text == "kube" || text.starts_with("kube:") => {
-                Err("the kube source is not available yet: use manifests:DIR".into())
-            }
-            _ => Err(format!("{text:?} is not a source: use manifests:DIR")),
-        }
-    }
-
-    /// The source it names.
-    pub fn open(&self) -> Box<dyn Source> {
-        match self {
-            Self::Manifests(dir) => Box::new(ManifestsSource::new(dir)),
+            Some(("kube", _)) => Err(
+                "kube takes no argument: the cluster comes from KUBECONFIG, ~/.kube/config or the \
+                 in-cluster service account"
+                    .into(),
+            ),
+            _ => Err(format!(
+                "{text:?} is not a source: use kube or manifests:DIR"
+            )),
         }
     }
 }
@@ -115,6 +141,25 @@ impl Cli {
                 Backends::Nodes => BackendMode::Nodes,
                 Backends::Pods => BackendMode::Pods,
             },
+        }
+    }
+
+    /// The write-back's settings from the flags (kube source).
+    pub fn writeback_settings(&self) -> WriteBackSettings {
+        let renew = Duration::from_secs(self.lease_renew_s);
+        WriteBackSettings {
+            lease: LeaseSettings {
+                namespace: self.lease_namespace.clone(),
+                name: self.lease_name.clone(),
+                identity: self
+                    .identity
+                    .clone()
+                    .unwrap_or_else(LeaseSettings::default_identity),
+                duration: Duration::from_secs(self.lease_duration_s),
+                renew,
+            },
+            resync: renew,
+            event_repeat: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -148,7 +193,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             cli.source,
-            SourceSpec::Manifests("config/examples/k8s".into())
+            SourceSpec::Manifests(vec!["config/examples/k8s".into()])
         );
         assert!(cli.plan_once && !cli.print);
         let settings = cli.settings();
@@ -166,19 +211,44 @@ mod tests {
     }
 
     #[test]
+    fn the_kube_source_and_its_lease_flags() {
+        let cli = Cli::try_parse_from([
+            "edgelb-control",
+            "--source=kube",
+            "--identity",
+            "replica-a",
+            "--lease-name",
+            "lb",
+            "--lease-duration-s",
+            "9",
+        ])
+        .unwrap();
+        assert_eq!(cli.source, SourceSpec::Kube);
+        let settings = cli.writeback_settings();
+        assert_eq!(
+            settings.lease,
+            LeaseSettings {
+                namespace: "edgelb-system".into(),
+                name: "lb".into(),
+                identity: "replica-a".into(),
+                duration: Duration::from_secs(9),
+                renew: Duration::from_secs(5),
+            }
+        );
+        assert_eq!(settings.resync, Duration::from_secs(5));
+    }
+
+    #[test]
     fn bad_sources_and_ranges_are_refused_with_the_reason() {
-        let err = Cli::try_parse_from(["edgelb-control", "--source", "kube"])
+        let err = Cli::try_parse_from(["edgelb-control", "--source", "kube:prod"])
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("the kube source is not available yet"),
-            "{err}"
-        );
+        assert!(err.contains("kube takes no argument"), "{err}");
         let err = Cli::try_parse_from(["edgelb-control", "--source", "dir"])
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("\"dir\" is not a source: use manifests:DIR"),
+            err.contains("\"dir\" is not a source: use kube or manifests:DIR"),
             "{err}"
         );
         let err = Cli::try_parse_from([

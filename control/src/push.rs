@@ -9,6 +9,8 @@ use std::time::Duration;
 use edgelb_config::desired::DesiredState;
 use serde_json::Value;
 
+use crate::writeback::{Delivery, Refusal};
+
 /// Why a push did not take.
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
@@ -132,6 +134,8 @@ pub struct Syncer {
     /// A state planned but not yet delivered (the dataplane was unreachable).
     pending: Option<DesiredState>,
     boot_id: Option<String>,
+    /// The last refusal, until a later generation is accepted.
+    refused: Option<Refusal>,
 }
 
 impl Syncer {
@@ -141,6 +145,15 @@ impl Syncer {
             accepted: None,
             pending: None,
             boot_id: None,
+            refused: None,
+        }
+    }
+
+    /// What the dataplane did with the plans offered: for the write-back.
+    pub fn delivery(&self) -> Delivery {
+        Delivery::Dataplane {
+            accepted: self.accepted_generation(),
+            refused: self.refused.clone(),
         }
     }
 
@@ -185,17 +198,28 @@ impl Syncer {
             Ok(view) => {
                 tracing::info!(generation = state.generation, boot_id = %view.boot_id, "the dataplane applied it");
                 self.boot_id = Some(view.boot_id);
+                self.refused = None;
                 self.accepted = Some(state);
             }
             Err(e) if e.is_transient() => {
                 tracing::warn!(generation = state.generation, "{e}; will retry");
                 self.pending = Some(state);
             }
-            Err(e) => tracing::error!(
-                generation = state.generation,
-                kept = ?self.accepted_generation(),
-                "{e}; the dataplane keeps the last accepted state"
-            ),
+            Err(e) => {
+                tracing::error!(
+                    generation = state.generation,
+                    kept = ?self.accepted_generation(),
+                    "{e}; the dataplane keeps the last accepted state"
+                );
+                let reason = match e {
+                    PushError::Refused(reason) => reason,
+                    other => other.to_string(),
+                };
+                self.refused = Some(Refusal {
+                    generation: state.generation,
+                    reason,
+                });
+            }
         }
     }
 }
@@ -226,5 +250,52 @@ mod tests {
     #[test]
     fn a_refusal_is_final() {
         assert!(!PushError::Refused("no".into()).is_transient());
+    }
+
+    /// A dataplane that answers each connection with the next of `answers`.
+    fn dataplane(answers: &'static [&'static str]) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("edgelb-push-test-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            for answer in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut line = String::new();
+                std::io::BufRead::read_line(&mut std::io::BufReader::new(&mut stream), &mut line)
+                    .unwrap();
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        path
+    }
+
+    #[test]
+    fn the_delivery_tells_the_last_refusal_until_a_later_generation_is_accepted() {
+        let socket = dataplane(&[
+            r#"{"error":"generation 1: listener web: no such pool"}"#,
+            r#"{"boot_id":"b1","desired_generation":2}"#,
+        ]);
+        let mut syncer = Syncer::new(Pusher::new(&socket));
+        syncer.offer(DesiredState::new(1, "test"));
+        assert_eq!(
+            syncer.delivery(),
+            Delivery::Dataplane {
+                accepted: None,
+                refused: Some(Refusal {
+                    generation: 1,
+                    reason: "generation 1: listener web: no such pool".into()
+                }),
+            }
+        );
+        syncer.offer(DesiredState::new(2, "test"));
+        assert_eq!(
+            syncer.delivery(),
+            Delivery::Dataplane {
+                accepted: Some(2),
+                refused: None
+            }
+        );
+        let _ = std::fs::remove_file(&socket);
     }
 }

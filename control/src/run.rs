@@ -1,9 +1,11 @@
-//! The control loop: load the source, plan, show and push the desired state; then wait for the source to
-//! change, let the change settle, and do it again. VIP allocations carry from one plan to the next, and every
-//! plan gets the next generation number.
+//! The control loop: load the source, plan, show and push the desired state, hand the outcome to the
+//! write-back; then wait for the source to change, let the change settle, and do it again. VIP allocations carry
+//! from one plan to the next, and every plan gets the next generation number. The write-back hears again
+//! whenever the dataplane's progress changes (it applied a generation, refused one).
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -14,8 +16,12 @@ use crate::cli::Cli;
 use crate::model::ClusterState;
 use crate::planner::{self, Allocations, EventType, Plan, PlannerSettings};
 use crate::push::{Pusher, Syncer};
-use crate::source::Source;
+use crate::source::{Source, SourceError};
 use crate::summary::summary;
+use crate::writeback::{Delivery, Outcome, WriteBack};
+
+/// How long `--plan-once` waits for the kube source's first full lists.
+const FIRST_LIST_WAIT: Duration = Duration::from_secs(60);
 
 /// Plans one state after another, keeping allocations and the generation.
 #[derive(Debug)]
@@ -56,26 +62,42 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let mut source = cli.source.open();
+    let opened = crate::cluster::open(cli)?;
+    let mut source = opened.source;
+    let mut writeback = opened.writeback;
     let mut controller = Controller::new(cli.settings(), source.describe());
     let mut syncer = cli
         .dataplane_socket
         .as_ref()
         .map(|s| Syncer::new(Pusher::new(s)));
     tracing::info!(source = %source.describe(), "starting");
-    let planned = |plan: Plan, syncer: &mut Option<Syncer>| -> anyhow::Result<()> {
+    let poll = Duration::from_millis(cli.poll_ms.max(10));
+    let mut last: Option<Outcome> = None;
+    let planned = |state: ClusterState,
+                   controller: &mut Controller,
+                   syncer: &mut Option<Syncer>,
+                   writeback: &mut dyn WriteBack|
+     -> anyhow::Result<Outcome> {
+        let plan = controller.plan(&state);
         show(&plan, cli.print, base.as_ref())?;
-        if let Some(syncer) = syncer.as_mut() {
-            offer(syncer, &plan);
-        }
-        Ok(())
+        let not_pushed = match syncer.as_mut() {
+            Some(syncer) => offer(syncer, &plan),
+            None => None,
+        };
+        let outcome = Outcome {
+            state: Arc::new(state),
+            plan: Arc::new(plan),
+            not_pushed,
+            delivery: delivery(syncer.as_ref()),
+        };
+        writeback.write(&outcome);
+        Ok(outcome)
     };
-    let first = source.load();
+    let first = load_first(source.as_mut(), cli.plan_once, poll);
     if cli.plan_once {
         let state = first.context("loading the source")?;
-        let plan = controller.plan(&state);
-        let generation = plan.desired.generation;
-        planned(plan, &mut syncer)?;
+        let outcome = planned(state, &mut controller, &mut syncer, writeback.as_mut())?;
+        let generation = outcome.plan.desired.generation;
         if let Some(syncer) = &syncer {
             anyhow::ensure!(
                 syncer.accepted_generation() == Some(generation),
@@ -85,10 +107,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     match first {
-        Ok(state) => planned(controller.plan(&state), &mut syncer)?,
+        Ok(state) => {
+            last = Some(planned(
+                state,
+                &mut controller,
+                &mut syncer,
+                writeback.as_mut(),
+            )?)
+        }
+        Err(e) if e.is_starting() => tracing::info!("{e}"),
         Err(e) => tracing::error!("{e}; waiting for a change"),
     }
-    let poll = Duration::from_millis(cli.poll_ms.max(10));
     let resync = Duration::from_millis(cli.resync_ms.max(10));
     let settle = Duration::from_millis(cli.debounce_ms);
     let mut next_poll = Instant::now() + poll;
@@ -96,6 +125,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         thread::sleep(poll.min(resync));
         if let Some(syncer) = syncer.as_mut() {
             syncer.tick();
+        }
+        if let Some(outcome) = last.as_mut() {
+            let now = delivery(syncer.as_ref());
+            if outcome.delivery != now {
+                outcome.delivery = now;
+                writeback.write(outcome);
+            }
         }
         if Instant::now() < next_poll {
             continue;
@@ -111,26 +147,51 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             }
         }
         match source.load() {
-            Ok(state) => planned(controller.plan(&state), &mut syncer)?,
+            Ok(state) => {
+                last = Some(planned(
+                    state,
+                    &mut controller,
+                    &mut syncer,
+                    writeback.as_mut(),
+                )?)
+            }
+            Err(e) if e.is_starting() => tracing::info!("{e}"),
             Err(e) => tracing::error!("{e}; keeping the previous plan until the next change"),
         }
     }
 }
 
+/// The first load; with `--plan-once`, a source still starting (kube) is waited for.
+fn load_first(
+    source: &mut dyn Source,
+    wait: bool,
+    poll: Duration,
+) -> Result<ClusterState, SourceError> {
+    let deadline = Instant::now() + FIRST_LIST_WAIT;
+    loop {
+        match source.load() {
+            Err(e) if wait && e.is_starting() && Instant::now() < deadline => thread::sleep(poll),
+            other => return other,
+        }
+    }
+}
+
+fn delivery(syncer: Option<&Syncer>) -> Delivery {
+    syncer.map_or(Delivery::Unconfigured, Syncer::delivery)
+}
+
 /// Hands a plan to the syncer unless it is known to be invalid: a plan whose L7 part does not hold together is
-/// never pushed (the dataplane keeps the last good one).
-fn offer(syncer: &mut Syncer, plan: &Plan) {
+/// never pushed (the dataplane keeps the last good one). Returns why it was not pushed.
+fn offer(syncer: &mut Syncer, plan: &Plan) -> Option<String> {
     let problems = plan.desired.validate_l7();
     if problems.is_empty() {
         syncer.offer(plan.desired.clone());
-    } else {
-        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        tracing::error!(
-            generation = plan.desired.generation,
-            "not pushed: {}",
-            list.join("; ")
-        );
+        return None;
     }
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    let why = list.join("; ");
+    tracing::error!(generation = plan.desired.generation, "not pushed: {why}");
+    Some(why)
 }
 
 fn changed(source: &mut dyn Source) -> bool {
@@ -178,7 +239,14 @@ fn show(plan: &Plan, json: bool, base: Option<&ApplianceConfig>) -> anyhow::Resu
 
 /// Loads `dir` as a manifests source and plans it once with `settings` (for tests and tools).
 pub fn plan_dir(dir: &Path, settings: &PlannerSettings) -> anyhow::Result<Plan> {
-    let state = crate::source::manifests::load_dir(dir)?;
-    let mut controller = Controller::new(settings.clone(), format!("manifests:{}", dir.display()));
+    plan_dirs(&[dir.to_path_buf()], settings)
+}
+
+/// Loads `dirs` as one manifests source and plans it once with `settings` (for tests and tools).
+pub fn plan_dirs(dirs: &[std::path::PathBuf], settings: &PlannerSettings) -> anyhow::Result<Plan> {
+    let state = crate::source::manifests::load_dirs(dirs)?;
+    let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    let mut controller =
+        Controller::new(settings.clone(), format!("manifests:{}", shown.join(",")));
     Ok(controller.plan(&state))
 }

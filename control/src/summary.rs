@@ -187,6 +187,7 @@ mod tests {
                 "port 80/TCP (IPv4): no node takes traffic; its traffic is dropped".into(),
             )],
             conflicts: vec![],
+            status_addresses: Default::default(),
         };
         assert_eq!(
             summary(&plan),

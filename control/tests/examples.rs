@@ -5,12 +5,14 @@ mod common;
 
 use common::*;
 use edgelb_control::planner::{self, Allocations, EventType};
-use edgelb_control::run::plan_dir;
+use edgelb_control::run::{plan_dir, plan_dirs};
 use edgelb_control::source::manifests::{manifest_files, Loader};
 
 #[test]
 fn the_examples_plan_without_warnings_and_the_lab_config_accepts_them() {
-    let plan = plan_dir(&examples(), &settings()).unwrap();
+    // With the TLS Secrets the lab writes beside them.
+    let secrets = examples().join("../../../control/tests/fixtures/tls-secrets");
+    let plan = plan_dirs(&[examples(), secrets], &settings()).unwrap();
     let warnings: Vec<String> = plan.warnings().map(ToString::to_string).collect();
     assert_eq!(warnings, Vec::<String>::new());
     assert_eq!(plan.desired.generation, 1);
@@ -66,7 +68,15 @@ fn the_examples_plan_without_warnings_and_the_lab_config_accepts_them() {
         .iter()
         .map(|c| c.name.as_str())
         .collect();
-    assert_eq!(certs, ["tls-default.demo-tls"]);
+    assert_eq!(
+        certs,
+        ["tls-default.demo-tls", "tls-default.edgelb-default-tls"]
+    );
+    let https = plan.desired.l7.iter().find(|l| l.name == "ing-edgelb-443");
+    assert_eq!(
+        https.and_then(|l| l.default_certificate.as_deref()),
+        Some("tls-default.edgelb-default-tls")
+    );
     assert!(plan
         .events
         .iter()
@@ -86,7 +96,7 @@ fn the_same_objects_in_any_file_and_document_order_give_the_same_plan() {
         let text = std::fs::read_to_string(file).unwrap();
         documents.extend(text.split("\n---\n").map(str::to_string));
     }
-    assert!(documents.len() > 15, "{}", documents.len());
+    assert!(documents.len() > 14, "{}", documents.len());
     let baseline = plan_dir(&examples(), &settings()).unwrap();
 
     let orders: [Reorder; 3] = [
@@ -124,4 +134,17 @@ fn planning_again_from_the_previous_allocations_changes_nothing() {
     let second = planner::plan(&state, &settings(), &first.allocations);
     assert_eq!(first, second);
     assert_eq!(first.desired.to_json(), second.desired.to_json());
+}
+
+#[test]
+fn without_the_lab_secrets_the_missing_tls_secrets_are_reported() {
+    let plan = plan_dir(&examples(), &settings()).unwrap();
+    let warnings: Vec<String> = plan.warnings().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings.iter().all(|w| w.contains("SecretNotFound")),
+        "{warnings:?}"
+    );
+    assert!(plan.desired.certificates.is_empty());
+    assert_eq!(plan.desired.validate_l7(), vec![]);
 }

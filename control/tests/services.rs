@@ -244,3 +244,50 @@ endpoints: [ { addresses: [10.244.1.44] } ]
         ]
     );
 }
+
+#[test]
+fn a_service_being_deleted_is_gone_its_vip_released_and_its_status_not_planned() {
+    let yaml = "
+apiVersion: v1
+kind: Service
+metadata:
+  name: leaving
+  namespace: shop
+  deletionTimestamp: '2024-01-01T00:00:00Z'
+  finalizers: [edgelb.io/finalizer]
+spec: { type: LoadBalancer, loadBalancerClass: edgelb.io/slb, ports: [ { port: 80, nodePort: 30080 } ] }
+status: { loadBalancer: { ingress: [ { ip: 198.18.10.100, ipMode: VIP } ] } }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: staying, namespace: shop }
+spec: { type: LoadBalancer, loadBalancerClass: edgelb.io/slb, ports: [ { port: 80, nodePort: 30081 } ] }
+";
+    let mut state = load(&[]);
+    let mut loader = edgelb_control::source::manifests::Loader::default();
+    loader
+        .add_text(yaml, std::path::Path::new("deleted.yaml"))
+        .unwrap();
+    for (key, service) in loader.finish().services {
+        state.services.insert(key, service);
+    }
+    state.complete = true;
+    let plan = edgelb_control::planner::plan(&state, &settings(), &Default::default());
+    assert_eq!(
+        listeners(&plan),
+        ["svc-shop.staying-80-tcp 198.18.10.100:80/tcp svc-shop.staying-80-tcp"],
+        "the VIP the deleted Service held is free again"
+    );
+    let status: Vec<(String, Vec<String>)> = plan
+        .status_addresses
+        .iter()
+        .map(|(o, ips)| (o.to_string(), ips.iter().map(ToString::to_string).collect()))
+        .collect();
+    assert_eq!(
+        status,
+        [(
+            "Service shop/staying".to_string(),
+            vec!["198.18.10.100".to_string()]
+        )]
+    );
+}

@@ -31,7 +31,7 @@ check_http() {
             body="$(capture nsx "elb-${from}" curl -sS -m 3 --noproxy '*' \
                 -H "Host: check.example:${port}" "${url}"; printf '|')"
             check_expect "${from} -> ${url}" \
-                "node=${node} port=${port} host=check.example:${port} path=/lab/check${NL}|" "${body}"
+                "node=${node} port=${port} host=check.example:${port} path=/lab/check xff= proto=${NL}|" "${body}"
         done
         body="$(capture nsx "elb-${from}" curl -sS -m 3 --noproxy '*' "http://${addr}/whoami"; printf '|')"
         check_expect "${from} -> http://${addr}/whoami" "${node}${NL}|" "${body}"

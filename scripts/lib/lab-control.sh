@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The control process in the lab: edgelb-control reads a directory of Kubernetes manifests (config/examples/k8s,
-# or $EDGELB_LAB_MANIFESTS), watches it, and pushes each desired state to the appliance's admin socket.
+# or $EDGELB_LAB_MANIFESTS) and the lab's TLS Secrets (.lab/secrets, see lab-certs.sh), watches them, and pushes
+# each desired state to the appliance's admin socket.
 # Sourced by scripts/lab after lab-dataplane.sh; paths are relative to the repository root (the cwd).
 
 LAB_CTL_PIDFILE=.lab/control.pid
@@ -34,8 +35,10 @@ ctl_up() {
     if [[ -f ${LAB_CTL_LOG} ]]; then
         mv -f "${LAB_CTL_LOG}" "${LAB_CTL_LOG}.1"
     fi
-    log "starting the control process: ${bin} --source manifests:${dir} (log ${LAB_CTL_LOG})"
-    spawn "${LAB_CTL_LOG}" setsid "${bin}" --source "manifests:${dir}" "${pools[@]}" \
+    certs_generate
+    certs_secrets
+    log "starting the control process: ${bin} --source manifests:${dir},${LAB_SECRETS_DIR} (log ${LAB_CTL_LOG})"
+    spawn "${LAB_CTL_LOG}" setsid "${bin}" --source "manifests:${dir},${LAB_SECRETS_DIR}" "${pools[@]}" \
         --dataplane-socket "${LAB_DP_SOCK}" --dataplane-config "$(dp_config)" --poll-ms 100 --debounce-ms 50 &
     pid=$!
     echo "${pid}" >"${LAB_CTL_PIDFILE}"

@@ -1,7 +1,7 @@
 //! Ingresses of our IngressClasses → L7 listeners, virtual hosts, routes and certificates.
 //!
 //! An Ingress is ours when its class (`spec.ingressClassName`, else the `kubernetes.io/ingress.class` annotation,
-//! else the cluster's default IngressClass) has our `spec.controller`. All Ingresses of one class share its VIPs
+//! else the cluster's default IngressClass) has our `spec.controller` (one being deleted is not served). All Ingresses of one class share its VIPs
 //! (requested by the class's `edgelb.io/ip` annotation, or allocated: one per family that has a VIP pool) and
 //! are merged into one site: HTTP on port 80, and HTTPS on 443 when any of them has `tls`. Host names are exact or
 //! `*.` wildcards; `ImplementationSpecific` paths behave as `Prefix`.
@@ -84,6 +84,9 @@ pub(crate) fn ours<'a>(
         }
     }
     for (key, ingress) in &state.ingresses {
+        if ingress.metadata.deletion_timestamp.is_some() {
+            continue; // being deleted: served no more
+        }
         let named = ingress
             .spec
             .as_ref()
@@ -133,6 +136,11 @@ fn annotation<'a>(
 impl<'a> OurClass<'a> {
     pub fn owner(&self) -> ObjectRef {
         ObjectRef::new("IngressClass", self.key.clone())
+    }
+
+    /// The class's Ingresses, oldest first.
+    pub fn ingress_keys(&self) -> impl Iterator<Item = &'a ObjectKey> + '_ {
+        self.ingresses.iter().map(|(key, _)| *key)
     }
 
     /// The class's VIPs: what it asks for, else one per family that has a VIP pool (IPv4 when none has).

@@ -21,6 +21,7 @@ mod services;
 mod site;
 mod vip_range;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -126,6 +127,9 @@ pub struct Plan {
     pub events: Vec<PlanEvent>,
     /// Ingress rules that lost to an older Ingress (each also has a Warning event on the loser).
     pub conflicts: Vec<Conflict>,
+    /// What `status.loadBalancer.ingress` of each Service and Ingress served should list: its VIPs, or none when
+    /// it got none. Objects that are not ours (or are being deleted) are absent.
+    pub status_addresses: BTreeMap<ObjectRef, Vec<IpAddr>>,
 }
 
 impl Plan {
@@ -210,6 +214,18 @@ pub fn plan(state: &ClusterState, settings: &PlannerSettings, allocations: &Allo
         &mut events,
     );
 
+    let mut status_addresses = BTreeMap::new();
+    for service in &services {
+        let owner = service.owner();
+        status_addresses.insert(owner.clone(), allocations.addresses(&owner).to_vec());
+    }
+    for class in &ingress_classes {
+        let vips = allocations.addresses(&class.owner());
+        for key in class.ingress_keys() {
+            status_addresses.insert(ObjectRef::new("Ingress", key.clone()), vips.to_vec());
+        }
+    }
+
     let mut desired = DesiredState::new(0, "");
     let mut book = pools::PoolBook::new(state, settings);
     for service in &services {
@@ -238,5 +254,6 @@ pub fn plan(state: &ClusterState, settings: &PlannerSettings, allocations: &Allo
         allocations,
         events,
         conflicts,
+        status_addresses,
     }
 }

@@ -3,7 +3,8 @@
 //! A Service is ours when `spec.loadBalancerClass` is the configured class (others, and Services without a class,
 //! belong to another load balancer and are ignored without a word). It gets one VIP per family of
 //! `spec.ipFamilies` (IPv4 when unset, or the families of the addresses it asks for) and one listener per VIP and
-//! port, with `sessionAffinity: ClientIP` and its timeout carried over.
+//! port, with `sessionAffinity: ClientIP` and its timeout carried over. A Service being deleted (it has a
+//! `deletionTimestamp`; our finalizer holds it) is treated as gone, so that its VIP is released.
 
 use std::net::IpAddr;
 
@@ -43,6 +44,10 @@ pub(crate) fn ours<'a>(
             continue;
         };
         if spec.load_balancer_class.as_deref() != Some(settings.load_balancer_class.as_str()) {
+            continue;
+        }
+        if service.metadata.deletion_timestamp.is_some() {
+            // Being deleted: its VIP is released, then the finalizer lets the deletion finish.
             continue;
         }
         let object = ObjectRef::new("Service", key.clone());

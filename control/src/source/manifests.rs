@@ -1,5 +1,7 @@
-//! The manifests source: every `*.yaml` / `*.yml` file of a directory (not its subdirectories, not dot-files), in
-//! name order, each holding any number of YAML documents (`---`), `kind: List` included.
+//! The manifests source: every `*.yaml` / `*.yml` file of one or more directories (not their subdirectories, not
+//! dot-files), directory by directory in the order given and in name order within one, each holding any number of
+//! YAML documents (`---`), `kind: List` included. Several directories keep generated objects (the lab's TLS
+//! Secrets) apart from hand-written ones; an object defined in two of them is an error like any duplicate.
 //!
 //! Documents are dispatched by `apiVersion` and `kind` into a [`ClusterState`]; kinds the planner does not read
 //! are skipped (debug log), and so are kinds it reads under an API version that current Kubernetes no longer
@@ -19,10 +21,10 @@ use serde_yaml::Value;
 use super::{Source, SourceError};
 use crate::model::{ClusterObject, ClusterState, ObjectKey};
 
-/// A directory of manifests.
+/// Directories of manifests.
 #[derive(Debug)]
 pub struct ManifestsSource {
-    dir: PathBuf,
+    dirs: Vec<PathBuf>,
     seen: Option<Fingerprint>,
 }
 
@@ -30,19 +32,20 @@ pub struct ManifestsSource {
 type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
 
 impl ManifestsSource {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self {
-            dir: dir.into(),
-            seen: None,
-        }
+    pub fn new(dirs: Vec<PathBuf>) -> Self {
+        Self { dirs, seen: None }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
     }
 
     fn fingerprint(&self) -> Result<Fingerprint, SourceError> {
-        manifest_files(&self.dir)?
+        let mut files = Vec::new();
+        for dir in &self.dirs {
+            files.extend(manifest_files(dir)?);
+        }
+        files
             .into_iter()
             .map(|path| {
                 let meta = fs::metadata(&path).map_err(|error| SourceError::Io {
@@ -57,13 +60,14 @@ impl ManifestsSource {
 
 impl Source for ManifestsSource {
     fn describe(&self) -> String {
-        format!("manifests:{}", self.dir.display())
+        let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
+        format!("manifests:{}", dirs.join(","))
     }
 
     fn load(&mut self) -> Result<ClusterState, SourceError> {
         // Taken first: a change made while reading shows in the next `changed`.
         let fingerprint = self.fingerprint()?;
-        let state = load_dir(&self.dir)?;
+        let state = load_dirs(&self.dirs)?;
         self.seen = Some(fingerprint);
         Ok(state)
     }
@@ -97,13 +101,20 @@ pub fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, SourceError> {
 
 /// Reads every manifest file of `dir` into a full state.
 pub fn load_dir(dir: &Path) -> Result<ClusterState, SourceError> {
+    load_dirs(&[dir.to_path_buf()])
+}
+
+/// Reads every manifest file of every directory of `dirs` into one full state.
+pub fn load_dirs(dirs: &[PathBuf]) -> Result<ClusterState, SourceError> {
     let mut loader = Loader::default();
-    for file in manifest_files(dir)? {
-        let text = fs::read_to_string(&file).map_err(|error| SourceError::Io {
-            path: file.clone(),
-            error,
-        })?;
-        loader.add_text(&text, &file)?;
+    for dir in dirs {
+        for file in manifest_files(dir)? {
+            let text = fs::read_to_string(&file).map_err(|error| SourceError::Io {
+                path: file.clone(),
+                error,
+            })?;
+            loader.add_text(&text, &file)?;
+        }
     }
     Ok(loader.finish())
 }

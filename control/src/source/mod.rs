@@ -1,13 +1,15 @@
 //! Where the cluster's objects come from. A [`Source`] hands out whole [`ClusterState`]s and says cheaply whether
 //! anything changed since; the control loop polls it, waits for changes to settle, and plans again. The
-//! manifests directory is the one source today; the API server (kube) will be another behind the same trait.
+//! sources are a manifests directory and the API server (kube).
 
+pub mod kube;
 pub mod manifests;
 
 use std::path::PathBuf;
 
 use crate::model::ClusterState;
 
+pub use self::kube::KubeSource;
 pub use manifests::ManifestsSource;
 
 /// A provider of full cluster states.
@@ -45,4 +47,14 @@ pub enum SourceError {
         other_file: PathBuf,
         other_index: usize,
     },
+    /// The kube source has not had a first full list of these kinds yet: nothing is planned before.
+    #[error("waiting for the first full list of {0}")]
+    NotListed(String),
+}
+
+impl SourceError {
+    /// Whether the source is still starting (waiting helps).
+    pub fn is_starting(&self) -> bool {
+        matches!(self, Self::NotListed(_))
+    }
 }

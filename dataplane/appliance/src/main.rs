@@ -12,6 +12,7 @@ mod report;
 mod run;
 mod shared;
 mod snapshot;
+mod snapshot_l7;
 mod status;
 mod tx_batches;
 mod worker;

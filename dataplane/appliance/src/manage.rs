@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use edgelb_config::desired::DesiredState;
 use edgelb_config::ApplianceConfig;
+use edgelb_engine::l7::tls::TlsShared;
 
 use crate::admin::{AdminServer, Request};
 use crate::ports::OpenPort;
@@ -29,6 +30,8 @@ pub struct Running {
     pub ports: Vec<OpenPort>,
     pub shared: Arc<Shared>,
     pub path: PathBuf,
+    /// The TLS ticket key and session cache every snapshot's TLS configs share (tickets survive reloads).
+    pub tls: TlsShared,
 }
 
 impl Running {
@@ -113,8 +116,8 @@ impl Running {
             Some(d) => edgelb_config::desired::apply(&file, d).map_err(|e| e.to_string())?,
             None => file.clone(),
         };
-        let snapshot =
-            crate::snapshot::build(&config, &self.ports).map_err(|e| format!("{e:#}"))?;
+        let snapshot = crate::snapshot::build(&config, desired.as_ref(), &self.ports, &self.tls)
+            .map_err(|e| format!("{e:#}"))?;
         let generation = self.shared.publish(snapshot);
         self.file = file;
         self.desired = desired;

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use edgelb_config::ApplianceConfig;
 use edgelb_dpdk::{Eal, Lcore, Mempool, RuntimeDirState, DEFAULT_BUF_SIZE, SOCKET_ANY};
+use edgelb_engine::l7::proxy::ProxyConfig;
+use edgelb_engine::l7::tls::TlsShared;
 use edgelb_engine::{Capacity, CoreId};
 
 use crate::admin::AdminServer;
@@ -20,6 +22,8 @@ use crate::worker::WorkerSetup;
 
 /// Frames a worker's hand-off ring holds (a power of two).
 const HANDOFF_RING: u32 = 4096;
+/// TLS 1.2 sessions remembered for resumption by session id, all cores together (TLS 1.3 uses tickets).
+const TLS_SESSION_CACHE: usize = 16_384;
 
 /// Signals the management thread reacts to.
 pub struct Signals {
@@ -168,7 +172,8 @@ fn run_with_eal(
         })?,
     );
     let mut open = ports::open_all(&config, &pool, queues)?;
-    let snapshot = crate::snapshot::build(&config, &open)?;
+    let tls = TlsShared::new(TLS_SESSION_CACHE).context("setting up TLS")?;
+    let snapshot = crate::snapshot::build(&config, None, &open, &tls)?;
     let shared = Arc::new(Shared::new(snapshot, &workers));
 
     // One inbox ring per worker for frames another core received but this one owns (software steering).
@@ -181,8 +186,17 @@ fn run_with_eal(
         producers.push(producer);
         inboxes.push(consumer);
     }
+    let mut l7 = ProxyConfig::default();
+    // Initial sequence numbers differ per start (and per core: the worker mixes in its index).
+    l7.tcp.random_seed =
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);
+    // Segments must fit every port: the smallest MTU decides.
+    if let Some(mtu) = config.ports.iter().map(|p| usize::from(p.mtu)).min() {
+        l7.tcp.mtu = mtu.max(1280);
+    }
     let capacity = Capacity {
         flows: config.l4.flows_per_core as usize,
+        l7,
         ..Capacity::default()
     };
     for (index, (&lcore, inbox)) in workers.iter().zip(inboxes).enumerate() {
@@ -229,6 +243,7 @@ fn run_with_eal(
         ports: open,
         shared,
         path: path.to_path_buf(),
+        tls,
     };
     let admin_path = args
         .admin_socket

@@ -6,19 +6,27 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
+use edgelb_config::desired::DesiredState;
 use edgelb_config::{Affinity, ApplianceConfig, Protocol, RemovedBackendPolicy};
 use edgelb_engine::flow::{FlowConfig, FlowTimeouts, InsertRate, Proto};
 use edgelb_engine::l4::{
     Backend, L4Input, L4Settings, L4Snapshot, Listener, OnBackendRemoved, PoolSpec, RssSpec,
     SnatPorts,
 };
+use edgelb_engine::l7::tls::TlsShared;
 use edgelb_engine::snapshot::{NeighbourTimers, PortSpec, Route, Snapshot};
 use edgelb_engine::PortId;
 
 use crate::ports::OpenPort;
 
-/// Builds the snapshot the workers run with, from `config` and what the ports told us (MACs, RSS).
-pub fn build(config: &ApplianceConfig, ports: &[OpenPort]) -> Result<Arc<Snapshot>> {
+/// Builds the snapshot the workers run with, from `config`, the desired state's L7 part (`tls`: the
+/// process-wide TLS ticket key and session cache) and what the ports told us (MACs, RSS).
+pub fn build(
+    config: &ApplianceConfig,
+    desired: Option<&DesiredState>,
+    ports: &[OpenPort],
+    tls: &TlsShared,
+) -> Result<Arc<Snapshot>> {
     let specs = config
         .ports
         .iter()
@@ -61,6 +69,7 @@ pub fn build(config: &ApplianceConfig, ports: &[OpenPort]) -> Result<Arc<Snapsho
             queue_total: n.queue_total,
         },
         l4: l4(config, ports)?,
+        l7: crate::snapshot_l7::build(config, desired, tls)?,
     };
     snapshot
         .validate()

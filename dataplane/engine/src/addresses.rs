@@ -45,6 +45,7 @@ impl Local {
         let settings = l4.settings();
         let all = snapshot.vips.iter().copied();
         let all = all.chain(l4.listeners().iter().map(|l| l.vip));
+        let all = all.chain(snapshot.l7.listeners().iter().map(|l| l.addr.ip()));
         let all = all.chain(settings.snat_ipv4.iter().map(|a| IpAddr::V4(*a)));
         let all = all.chain(settings.snat_ipv6.iter().map(|a| IpAddr::V6(*a)));
         let (mut virtual_v4, mut virtual_v6) = (Vec::new(), Vec::new());

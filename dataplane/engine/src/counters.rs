@@ -2,6 +2,7 @@
 
 use crate::drop_reason::DropReason;
 use crate::flow::FlowCounters;
+use crate::l7::tcp::TcpCounters;
 
 macro_rules! event_counters {
     ($($(#[$doc:meta])* $name:ident,)*) => {
@@ -15,6 +16,8 @@ macro_rules! event_counters {
             pub flows: FlowCounters,
             /// The client-ip affinity table's counters (filled in by [`crate::Worker::counters`]).
             pub affinity: FlowCounters,
+            /// The L7 TCP endpoint's counters (filled in by [`crate::Worker::counters`]).
+            pub l7_tcp: TcpCounters,
         }
 
         impl Default for Counters {
@@ -24,6 +27,7 @@ macro_rules! event_counters {
                     drops: [0; DropReason::COUNT],
                     flows: FlowCounters::default(),
                     affinity: FlowCounters::default(),
+                    l7_tcp: TcpCounters::default(),
                 }
             }
         }
@@ -37,6 +41,7 @@ macro_rules! event_counters {
                 }
                 self.flows.add(&other.flows);
                 self.affinity.add(&other.affinity);
+                self.l7_tcp.add(&other.l7_tcp);
             }
 
             /// Every counter with its snake_case name: the events, the flow table's as `flow_<name>`,
@@ -48,6 +53,7 @@ macro_rules! event_counters {
                     .into_iter()
                     .chain(self.flows.iter_as_flows())
                     .chain(self.affinity.iter_as_affinity())
+                    .chain(self.l7_tcp.iter())
                     .chain(drops)
             }
         }
@@ -111,6 +117,46 @@ event_counters! {
     l4_flows_removed_backend_gone,
     /// ICMP/ICMPv6 errors matched to a flow and sent on, rewritten.
     icmp_errors_forwarded,
+    /// L7 client connections accepted (handshake done, a session made).
+    l7_accepted,
+    /// HTTP requests whose head was parsed.
+    l7_requests,
+    /// Responses relayed to the end from an upstream.
+    l7_responses,
+    /// Requests refused as malformed, ambiguous or too large (400, 413, 431, 501, 505).
+    l7_bad_requests,
+    /// Redirects to HTTPS sent.
+    l7_redirects,
+    /// Requests whose pool had no backend taking requests (503).
+    l7_no_backend,
+    /// 404 answers (no host and path matched, no default backend).
+    l7_answered_404,
+    /// Other 4xx answers of edgelb's own.
+    l7_answered_4xx,
+    /// 5xx answers of edgelb's own (502, 503, 504).
+    l7_answered_5xx,
+    /// TLS handshakes completed.
+    l7_tls_handshakes,
+    /// TLS sessions that failed (handshake refused, bad record, alert).
+    l7_tls_failures,
+    /// Client connections that ended with a request in flight.
+    l7_client_aborts,
+    /// New upstream connections opened.
+    l7_upstream_connects,
+    /// Upstream connections that could not be opened or established.
+    l7_upstream_connect_failures,
+    /// Requests sent on a kept-alive upstream connection.
+    l7_upstream_reused,
+    /// Upstream responses that were malformed or ambiguous (502).
+    l7_upstream_bad_responses,
+    /// Responses cut short by their upstream after they had started (the client connection is reset).
+    l7_upstream_truncated,
+    /// Requests sent to another backend after their connection failed.
+    l7_retries,
+    /// IP packets the L7 proxy sent (segments to clients and upstreams).
+    l7_packets_out,
+    /// Times the L7 proxy could not be made (its settings were refused); L7 is not served.
+    l7_setup_failures,
 }
 
 impl Counters {
@@ -166,7 +212,7 @@ mod tests {
         };
         c.drop(DropReason::Ipv4Fragment);
         let all: Vec<_> = c.iter().collect();
-        assert_eq!(all.len(), 28 + 2 * 9 + DropReason::COUNT);
+        assert_eq!(all.len(), 48 + 2 * 9 + 18 + DropReason::COUNT);
         assert!(all.contains(&("arp_learned", 4)));
         assert!(all.contains(&("drop_ipv4_fragment", 1)));
         assert!(all.contains(&("drop_no_route", 0)));

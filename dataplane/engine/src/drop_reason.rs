@@ -147,6 +147,12 @@ drop_reasons! {
     IcmpErrorTruncated => "icmp_error_truncated",
     /// A frame owned by another core could not be handed to it (no ring, or the ring is full).
     HandoffFailed => "handoff_failed",
+    /// A SYN to an L7 listener while the core holds its most L7 connections (the client retries).
+    L7ConnectionLimit => "l7_connection_limit",
+    /// A TCP segment on an L7 address for no connection (an RST, or one answered with RST).
+    L7NoConnection => "l7_no_connection",
+    /// A TCP segment for L7 that the endpoint could not take (fragment, bad header, not unicast).
+    L7BadSegment => "l7_bad_segment",
 }
 
 #[cfg(test)]

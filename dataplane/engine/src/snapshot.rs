@@ -10,8 +10,10 @@ use core::time::Duration;
 
 use crate::l4::snat::SnatSources;
 use crate::l4::L4Snapshot;
+use crate::l7::snapshot::L7Snapshot;
 use crate::maglev::MaglevError;
 use crate::PortId;
+use std::sync::Arc;
 
 /// Immutable configuration the workers run with.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,6 +29,9 @@ pub struct Snapshot {
     /// L4 listeners, pools and settings (built with [`L4Snapshot::build`]). Listener VIPs and
     /// configured SNAT addresses are owned like `vips`.
     pub l4: L4Snapshot,
+    /// L7 (HTTP/HTTPS) listeners, their routers and TLS configs, and their pools (built with
+    /// [`L7Snapshot::build`]). Listener VIPs are owned like `vips`.
+    pub l7: Arc<L7Snapshot>,
 }
 
 /// One port of the appliance.
@@ -167,6 +172,12 @@ pub enum SnapshotError {
     /// for return traffic).
     #[error("listener {listener}: port {port} on a SNAT address is inside the SNAT port range")]
     ListenerInSnatRange { listener: String, port: u16 },
+    /// An L7 listener on the VIP, port and protocol (TCP) of an L4 listener.
+    #[error("L7 listener {listener}: an L4 TCP listener has the same VIP and port")]
+    L7ListenerTaken { listener: String },
+    /// An L7 upstream backend at an address of the appliance.
+    #[error("L7 pool {pool}: backend {backend} cannot be a backend")]
+    L7BadBackend { pool: String, backend: SocketAddr },
 }
 
 impl Snapshot {
@@ -183,7 +194,59 @@ impl Snapshot {
             return Err(SnapshotError::BadVip(*vip));
         }
         self.neighbour.validate()?;
-        self.validate_l4()
+        self.validate_l4()?;
+        self.validate_l7()
+    }
+
+    /// L7 listeners clear of L4 TCP listeners and of the SNAT ranges; upstream backends not at an address
+    /// of the appliance.
+    fn validate_l7(&self) -> Result<(), SnapshotError> {
+        let l7 = &self.l7;
+        if l7.is_empty() {
+            return Ok(());
+        }
+        let snat = SnatSources::derive(self);
+        let ports = self.l4.settings().snat_ports;
+        for l in l7.listeners() {
+            let (vip, port) = (l.addr.ip(), l.addr.port());
+            if ports.contains(port) && snat.contains(vip) {
+                return Err(SnapshotError::ListenerInSnatRange {
+                    listener: l.name.to_string(),
+                    port,
+                });
+            }
+            if self
+                .l4
+                .listener(vip, port, crate::flow::Proto::Tcp)
+                .is_some()
+            {
+                return Err(SnapshotError::L7ListenerTaken {
+                    listener: l.name.to_string(),
+                });
+            }
+        }
+        let mut addresses: std::collections::HashSet<IpAddr> = self.vips.iter().copied().collect();
+        addresses.extend(self.l4.listeners().iter().map(|l| l.vip));
+        addresses.extend(l7.listeners().iter().map(|l| l.addr.ip()));
+        for p in &self.ports {
+            addresses.extend(p.ipv4.iter().map(|(a, _)| IpAddr::V4(*a)));
+            addresses.extend(p.ipv6.iter().map(|(a, _)| IpAddr::V6(*a)));
+        }
+        for pool in &l7.input().pools {
+            let bad = pool.backends.iter().find(|b| {
+                b.addr.port() == 0
+                    || !is_assignable(b.addr.ip())
+                    || snat.contains(b.addr.ip())
+                    || addresses.contains(&b.addr.ip())
+            });
+            if let Some(b) = bad {
+                return Err(SnapshotError::L7BadBackend {
+                    pool: pool.name.clone(),
+                    backend: b.addr,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// What the L4 part relies on that depends on the ports (the rest is checked when it is

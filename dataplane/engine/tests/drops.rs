@@ -6,6 +6,8 @@
 
 #[path = "drops/l4.rs"]
 mod l4;
+#[path = "drops/l7.rs"]
+mod l7;
 mod lab;
 
 use core::net::{IpAddr, Ipv4Addr};
@@ -475,6 +477,7 @@ fn cases() -> Vec<Case> {
     ]
     .into_iter()
     .chain(l4::cases())
+    .chain(l7::cases())
     .collect()
 }
 

@@ -109,6 +109,7 @@ pub fn snapshot() -> Result<Snapshot, SetupError> {
         vips: vec![IpAddr::V4(VIP_V4)],
         neighbour: NeighbourTimers::default(),
         l4,
+        l7: Default::default(),
     };
     snapshot
         .validate()

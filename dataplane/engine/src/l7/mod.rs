@@ -5,9 +5,13 @@
 //! - `tcp`: the per-core TCP endpoint: connections, listeners, timers, limits;
 //! - `tls`: certificates from the desired state, chosen by SNI; TLS sessions fed with bytes;
 //! - `http`: HTTP/1.1 request and response framing, forwarding headers, edgelb's own answers;
-//! - `router`: host and path matching (Ingress rules) to a pool.
+//! - `router`: host and path matching (Ingress rules) to a pool;
+//! - `snapshot`: the listeners, routers, TLS configs and pools of a snapshot, built off the fast path;
+//! - `proxy`: per core, the connections joined into sessions and each request relayed upstream.
 
 pub mod http;
+pub mod proxy;
 pub mod router;
+pub mod snapshot;
 pub mod tcp;
 pub mod tls;

@@ -6,7 +6,7 @@
 //! incremental checksums, and the usual route and neighbour lookups. L4 checksums are not
 //! verified here (see `l4/segment.rs`).
 
-use core::net::IpAddr;
+use core::net::{IpAddr, SocketAddr};
 
 use super::output::reframe_ip;
 use super::{Rx, Worker};
@@ -97,6 +97,16 @@ impl<B: PacketBuffer> Worker<B> {
             let seg = Segment::parse(proto, l4)?;
             return self.l4_forward(now, rx, ip, seg, listener, buf, io);
         }
+        if proto == Proto::Tcp && self.l7.is_some() {
+            let sport = be16(l4, 0).ok_or(DropReason::L4Truncated)?;
+            if self.is_l7(
+                SocketAddr::new(ip.src, sport),
+                SocketAddr::new(ip.dst, dport),
+            ) {
+                return self.receive_l7(now, rx, ip, buf, io);
+            }
+        }
+        let snapshot = &self.local.snapshot.l4;
         if snapshot.settings().snat_ports.contains(dport) && self.local.snat.contains(ip.dst) {
             let seg = Segment::parse(proto, l4)?;
             return self.l4_reverse(now, rx, ip, seg, buf, io);
@@ -190,13 +200,19 @@ impl<B: PacketBuffer> Worker<B> {
             snat,
         };
         let flows = &self.flows;
+        let l7 = self.l7.as_deref();
+        let backend_addr = SocketAddr::new(backend.addr, backend.port);
         let port = snat::pick_port(
             self.core,
             l4.rss(hop.port.index()),
             settings.snat_ports,
             path,
             spread >> 16,
-            |p| flows.reverse_in_use(&reverse(p), now),
+            |p| {
+                flows.reverse_in_use(&reverse(p), now)
+                    || l7
+                        .is_some_and(|l7| l7.has_connection(SocketAddr::new(snat, p), backend_addr))
+            },
         )
         .ok_or(DropReason::L4SnatExhausted)?;
         let rev = reverse(port);

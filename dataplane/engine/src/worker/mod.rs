@@ -11,6 +11,7 @@ mod ipv6;
 mod l4;
 mod l4_icmp;
 mod l4_reload;
+mod l7;
 mod output;
 
 use std::collections::VecDeque;
@@ -22,6 +23,7 @@ use crate::counters::Counters;
 use crate::flow::{AffinityTable, FlowTable};
 use crate::io::Io;
 use crate::l4::CoreId;
+use crate::l7::proxy::{L7Proxy, ProxyConfig};
 use crate::neighbour::{Key, Learn, NeighbourTable, NeighbourUpdate, NeighbourView};
 use crate::route::RouteTable;
 use crate::snapshot::Snapshot;
@@ -44,6 +46,9 @@ pub struct Capacity {
     pub flows: usize,
     /// Clients remembered for `affinity: client-ip` listeners.
     pub affinity: usize,
+    /// The L7 proxy's settings (connection limit, buffers, timeouts); it is made with the first snapshot
+    /// that has L7 listeners.
+    pub l7: ProxyConfig,
 }
 
 impl Default for Capacity {
@@ -54,6 +59,7 @@ impl Default for Capacity {
             neighbour_updates: 64,
             flows: 65_536,
             affinity: 16_384,
+            l7: ProxyConfig::default(),
         }
     }
 }
@@ -91,6 +97,11 @@ pub struct Worker<B: PacketBuffer> {
     affinity: AffinityTable,
     /// Expiry and removed-backend sweeps of the flow table.
     l4_timers: l4_reload::L4Timers,
+    /// The L7 proxy, once a snapshot has L7 listeners.
+    l7: Option<Box<L7Proxy>>,
+    l7_config: ProxyConfig,
+    /// Varies the SNAT port candidates of upstream connections.
+    l7_spread: u64,
 }
 
 impl<B: PacketBuffer> Worker<B> {
@@ -98,7 +109,7 @@ impl<B: PacketBuffer> Worker<B> {
     /// taken from this first snapshot (`l4.settings().flows.hash_seed`).
     pub fn new(snapshot: Arc<Snapshot>, capacity: Capacity, core: CoreId) -> Self {
         let flow_config = snapshot.l4.settings().flows;
-        Self {
+        let mut worker = Self {
             routes: RouteTable::new(&snapshot),
             local: Local::new(snapshot),
             neighbours: NeighbourTable::new(capacity.neighbours, capacity.pending_packets),
@@ -113,7 +124,12 @@ impl<B: PacketBuffer> Worker<B> {
                 flow_config.hash_seed.rotate_left(32),
             ),
             l4_timers: l4_reload::L4Timers::new(flow_config.insert_rate),
-        }
+            l7: None,
+            l7_config: capacity.l7,
+            l7_spread: u64::from(core.index),
+        };
+        worker.l7_snapshot_changed();
+        worker
     }
 
     /// The core this worker runs as.
@@ -139,6 +155,7 @@ impl<B: PacketBuffer> Worker<B> {
         self.routes = RouteTable::new(&snapshot);
         self.local = Local::new(snapshot);
         self.l4_snapshot_changed();
+        self.l7_snapshot_changed();
     }
 
     /// The snapshot the worker runs with.
@@ -209,6 +226,7 @@ impl<B: PacketBuffer> Worker<B> {
         Counters {
             flows: self.flows.counters(),
             affinity: self.affinity.counters(),
+            l7_tcp: self.l7_tcp_counters().unwrap_or_default(),
             ..self.counters.clone()
         }
     }

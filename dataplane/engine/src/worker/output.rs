@@ -223,6 +223,7 @@ impl<B: PacketBuffer> Worker<B> {
     pub fn poll_timers(&mut self, now: Instant, io: &mut impl Io<B>) {
         self.now = self.now.max(now);
         self.poll_l4_timers(now, io);
+        self.poll_l7_timers(now, io);
         if self.neighbours.next_deadline().is_none_or(|d| d > now) {
             return;
         }
@@ -247,9 +248,13 @@ impl<B: PacketBuffer> Worker<B> {
 
     /// When [`Self::poll_timers`] next has work (it may find none then: the deadline is a lower bound).
     pub fn next_timer(&self) -> Option<Instant> {
-        match (self.neighbours.next_deadline(), self.next_l4_timer()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.neighbours.next_deadline(),
+            self.next_l4_timer(),
+            self.next_l7_timer(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }

@@ -123,6 +123,7 @@ pub fn snapshot() -> Snapshot {
         vips: vec![IpAddr::V4(VIP_V4), IpAddr::V6(vip_v6())],
         neighbour: NeighbourTimers::default(),
         l4: L4Snapshot::build(l4_input()).unwrap(),
+        l7: Default::default(),
     }
 }
 
@@ -432,4 +433,59 @@ pub fn icmpv6_message(src: Ipv6Addr, dst: Ipv6Addr, repr: Icmpv6Repr) -> Vec<u8>
         &ChecksumCapabilities::default(),
     );
     buf
+}
+
+/// The L7 VIP of [`l7_lab`]: plain HTTP on port 80, routed to the web backends on [`WEB_PORT`].
+pub const L7_VIP_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 10, 20);
+
+/// The lab with an HTTP listener on [`L7_VIP_V4`]:80 (every host and path to the web pool), its proxy
+/// holding at most `max_connections` TCP connections.
+pub fn l7_lab(max_connections: usize) -> Lab {
+    use edgelb_engine::l7::router::{PathType, PoolId, Route};
+    use edgelb_engine::l7::snapshot::{
+        BackendInput, HostInput, L7Input, L7Snapshot, ListenerInput, PoolInput,
+    };
+    use edgelb_engine::l7::tls::TlsShared;
+    let input = L7Input {
+        listeners: vec![ListenerInput {
+            name: "web-l7".into(),
+            addr: core::net::SocketAddr::new(IpAddr::V4(L7_VIP_V4), 80),
+            tls: false,
+            default_certificate: None,
+            hosts: vec![HostInput {
+                host: String::new(),
+                certificate: None,
+                routes: vec![Route {
+                    path: "/".into(),
+                    path_type: PathType::Prefix,
+                    pool: PoolId(0),
+                }],
+            }],
+            default_pool: None,
+            redirect_to_https: false,
+        }],
+        pools: vec![PoolInput {
+            name: "web".into(),
+            backends: WEB_V4
+                .iter()
+                .map(|a| BackendInput {
+                    addr: core::net::SocketAddr::new(IpAddr::V4(*a), WEB_PORT),
+                    weight: 1,
+                    active: true,
+                })
+                .collect(),
+        }],
+        certificates: Vec::new(),
+    };
+    let tls = TlsShared::new(0).unwrap();
+    let snapshot = Snapshot {
+        l7: Arc::new(L7Snapshot::build(input, &tls).unwrap()),
+        ..snapshot()
+    };
+    snapshot.validate().unwrap();
+    let mut capacity = lab_capacity();
+    capacity.l7.tcp.max_connections = max_connections;
+    let mut lab = Lab::with(snapshot, capacity);
+    lab.know_everyone();
+    lab
 }
