@@ -398,7 +398,7 @@ mod tests {
     fn changes_are_seen_by_polling() {
         let dir = TempDir::new("watch");
         dir.write("a.yaml", SERVICE);
-        let mut source = ManifestsSource::new(&dir.0);
+        let mut source = ManifestsSource::new(vec![dir.0.clone()]);
         assert_eq!(source.describe(), format!("manifests:{}", dir.0.display()));
         assert_eq!(source.load().unwrap().len(), 1);
         assert!(!source.changed().unwrap());
