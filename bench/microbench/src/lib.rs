@@ -1,9 +1,11 @@
 //! Inputs shared by the criterion benches and the callgrind instruction counter: deterministic backends and
 //! flows, so that every run measures the same work; the engine's fast path set up for measuring
-//! ([`fastpath`]) and the buffer that drives it without allocating ([`frame_buffer`]).
+//! ([`fastpath`]) and the buffer that drives it without allocating ([`frame_buffer`]); two L7 TCP endpoints with
+//! N connections between them ([`l7pair`]).
 
 pub mod fastpath;
 pub mod frame_buffer;
+pub mod l7pair;
 
 use std::net::{IpAddr, Ipv4Addr};
 
