@@ -79,6 +79,8 @@ pub fn build(
                 host: h.host.clone(),
                 certificate: h.certificate.clone(),
                 routes,
+                // Set from the desired state once it carries per-host redirects.
+                redirect_to_https: false,
             });
         }
         let default_pool = match &l.default_pool {

@@ -155,6 +155,10 @@ event_counters! {
     l7_retries,
     /// IP packets the L7 proxy sent (segments to clients and upstreams).
     l7_packets_out,
+    /// Client connections closed (408 if a request had started) for not completing a request head in time.
+    l7_header_timeouts,
+    /// Client connections closed after sitting idle between requests too long.
+    l7_keepalive_timeouts,
     /// Times the L7 proxy could not be made (its settings were refused); L7 is not served.
     l7_setup_failures,
 }
@@ -212,7 +216,7 @@ mod tests {
         };
         c.drop(DropReason::Ipv4Fragment);
         let all: Vec<_> = c.iter().collect();
-        assert_eq!(all.len(), 48 + 2 * 9 + 18 + DropReason::COUNT);
+        assert_eq!(all.len(), 50 + 2 * 9 + 18 + DropReason::COUNT);
         assert!(all.contains(&("arp_learned", 4)));
         assert!(all.contains(&("drop_ipv4_fragment", 1)));
         assert!(all.contains(&("drop_no_route", 0)));

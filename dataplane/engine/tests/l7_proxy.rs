@@ -189,3 +189,42 @@ fn a_host_header_that_is_no_host_gets_400_from_edgelb() {
     let answer = w.read(c);
     assert!(answer.starts_with("HTTP/1.1 400 Bad Request"), "{answer:?}");
 }
+
+#[test]
+fn a_head_that_does_not_complete_in_time_gets_408() {
+    let mut w = World::new();
+    let c = w.connect(40500);
+    w.send(c, b"GET /slow HTTP/1.1\r\nHo");
+    for _ in 0..19 {
+        w.advance(Duration::from_secs(1));
+    }
+    assert_eq!(w.read(c), "", "still within the header timeout");
+    for _ in 0..3 {
+        w.advance(Duration::from_secs(1));
+    }
+    let answer = w.read(c);
+    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout"), "{answer:?}");
+    assert!(w.client_closed(c));
+    assert_eq!(w.counter("l7_header_timeouts"), 1);
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_keepalive_timeout() {
+    let mut w = World::new();
+    let c = w.connect(40501);
+    w.send(c, GET);
+    assert!(w.read(c).starts_with("HTTP/1.1 200 OK"));
+    for _ in 0..30 {
+        w.advance(Duration::from_secs(1));
+    }
+    // Still usable half way.
+    w.send(c, GET);
+    assert!(w.read(c).starts_with("HTTP/1.1 200 OK"));
+    for _ in 0..62 {
+        w.advance(Duration::from_secs(1));
+    }
+    assert_eq!(w.read(c), "", "closed without an answer");
+    assert!(w.client_closed(c));
+    assert_eq!(w.counter("l7_keepalive_timeouts"), 1);
+    assert_eq!(w.counter("l7_header_timeouts"), 0);
+}

@@ -42,6 +42,8 @@ pub struct HostInput {
     pub certificate: Option<String>,
     /// Its paths.
     pub routes: Vec<Route>,
+    /// On a plain HTTP listener: answer this host's requests with a redirect to HTTPS.
+    pub redirect_to_https: bool,
 }
 
 /// A pool of upstream backends; [`PoolId`] is the index into [`L7Input::pools`].
@@ -115,6 +117,21 @@ pub struct L7Listener {
     pub tls: Option<Arc<ServerConfig>>,
     pub router: Router,
     pub redirect_to_https: bool,
+    /// Per host of the router (same index): redirect its requests to HTTPS.
+    pub host_redirects: Vec<bool>,
+}
+
+impl L7Listener {
+    /// Whether a request for `host` (as received) is answered with a redirect to HTTPS.
+    pub fn redirects(&self, host: &[u8]) -> bool {
+        self.redirect_to_https
+            || (self.host_redirects.iter().any(|r| *r)
+                && self
+                    .router
+                    .host_index(host)
+                    .and_then(|i| self.host_redirects.get(i).copied())
+                    .unwrap_or(false))
+    }
 }
 
 impl fmt::Debug for L7Listener {
@@ -206,6 +223,7 @@ impl L7Snapshot {
                 tls: tls_config,
                 router,
                 redirect_to_https: l.redirect_to_https,
+                host_redirects: l.hosts.iter().map(|h| h.redirect_to_https).collect(),
             });
         }
         Ok(Self {

@@ -148,6 +148,12 @@ impl World {
     fn route(&mut self, sent: Vec<(PortId, Vec<u8>)>) {
         let now = self.now();
         for (port, frame) in sent {
+            let ethertype = if port == OUTSIDE { &frame[12..14] } else { &frame[16..18] };
+            if ethertype != [0x08, 0x00] {
+                // The worker re-probing a neighbour (ARP after the reachable time): everyone answers.
+                self.lab.know_everyone();
+                continue;
+            }
             if port == OUTSIDE {
                 let packet = &frame[14..];
                 let mut out = Vec::new();

@@ -460,6 +460,7 @@ pub fn l7_lab(max_connections: usize) -> Lab {
                     path_type: PathType::Prefix,
                     pool: PoolId(0),
                 }],
+                redirect_to_https: false,
             }],
             default_pool: None,
             redirect_to_https: false,

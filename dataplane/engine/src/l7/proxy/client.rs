@@ -8,7 +8,7 @@ use crate::l7::tcp::{ConnError, ConnId, ListenerId};
 use crate::l7::tls::TlsSession;
 use crate::time::Instant;
 
-use super::session::Session;
+use super::session::{Session, Wait};
 use super::{L7Proxy, Link, UpstreamSource};
 
 /// Rounds of the pump per event: each round moves every direction as far as buffers allow.
@@ -16,7 +16,13 @@ const PUMP_ROUNDS: usize = 16;
 
 impl L7Proxy {
     /// A client completed the handshake: a session with its buffers (and TLS for HTTPS).
-    pub(super) fn accept(&mut self, conn: ConnId, listener: ListenerId, c: &mut Counters) {
+    pub(super) fn accept(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        listener: ListenerId,
+        c: &mut Counters,
+    ) {
         let (Some(local), Some(remote)) = (self.tcp.local(conn), self.tcp.remote(conn)) else {
             let _ = self.tcp.abort(conn);
             return;
@@ -52,6 +58,10 @@ impl L7Proxy {
             closing: false,
             close_sent: false,
             handshake_counted: false,
+            wait: Some(Wait {
+                deadline: now + self.config.header_timeout,
+                idle: false,
+            }),
         };
         match self.sessions.get_mut(conn.slot()) {
             Some(slot) => *slot = Some(Box::new(session)),
@@ -61,6 +71,7 @@ impl L7Proxy {
             }
         }
         self.set_link(conn, Link::Client);
+        self.active += 1;
         c.l7_accepted += 1;
     }
 
@@ -91,7 +102,31 @@ impl L7Proxy {
             }
         }
         self.maybe_close(&mut s);
+        self.update_wait(now, &mut s);
         self.put_back(s);
+    }
+
+    /// Starts, switches or stops the session's header/keep-alive deadline after a pump.
+    fn update_wait(&self, now: Instant, s: &mut Session) {
+        if s.exchange.is_some() || s.closing {
+            s.wait = None;
+            return;
+        }
+        let header = Wait {
+            deadline: now + self.config.header_timeout,
+            idle: false,
+        };
+        s.wait = match s.wait {
+            // The previous exchange just ended: idle until the next request starts.
+            None if s.inbuf.is_empty() => Some(Wait {
+                deadline: now + self.config.keepalive_timeout,
+                idle: true,
+            }),
+            None => Some(header),
+            // A new request started while idle: it has the header timeout to complete.
+            Some(w) if w.idle && !s.inbuf.is_empty() => Some(header),
+            keep => keep,
+        };
     }
 
     pub(super) fn put_back(&mut self, s: Box<Session>) {
@@ -261,6 +296,7 @@ impl L7Proxy {
         let Some(s) = self.sessions.get_mut(client.slot()).and_then(Option::take) else {
             return;
         };
+        self.active = self.active.saturating_sub(1);
         let mut s = *s;
         if let Some(ex) = s.exchange.take() {
             if let Some(up) = ex.upstream {

@@ -53,7 +53,7 @@ impl L7Proxy {
             self.answer(s, Answer::NotFound, false, c);
             return true;
         };
-        if listener.redirect_to_https {
+        if listener.redirects(head.route_host(s.inbuf.data())) {
             let keep = head.keep_alive && !has_body;
             let buf = s.inbuf.data();
             let written = write_redirect_to_https(

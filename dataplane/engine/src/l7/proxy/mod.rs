@@ -30,6 +30,7 @@ use crate::l7::tcp::{
     BufferSizes, ConnId, ListenerId, PacketVerdict, TcpConfig, TcpConfigError, TcpEndpoint,
     TcpEvent,
 };
+use crate::l7::tls::TlsSession;
 use crate::time::Instant;
 
 use buf::BufPool;
@@ -45,6 +46,11 @@ pub struct ProxyConfig {
     pub limits: Limits,
     /// Idle upstream connections kept per backend for reuse.
     pub idle_per_backend: usize,
+    /// From accept (TLS handshake included) or from the first byte of a request to its complete head;
+    /// then 408 and close.
+    pub header_timeout: Duration,
+    /// How long a client connection may sit idle between requests before edgelb closes it.
+    pub keepalive_timeout: Duration,
 }
 
 impl Default for ProxyConfig {
@@ -60,7 +66,9 @@ impl Default for ProxyConfig {
                     rx: 64 * 1024,
                     tx: 16 * 1024,
                 },
-                idle_timeout: Duration::from_secs(60),
+                // Also how long an upstream may take to answer (then 504): above the keep-alive timeout,
+                // which closes idle clients gracefully first.
+                idle_timeout: Duration::from_secs(90),
                 ..TcpConfig::default()
             },
             limits: Limits {
@@ -68,6 +76,8 @@ impl Default for ProxyConfig {
                 max_body: 64 * 1024 * 1024,
             },
             idle_per_backend: 32,
+            header_timeout: Duration::from_secs(20),
+            keepalive_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -119,7 +129,14 @@ pub struct L7Proxy {
     scratch: Box<[u8]>,
     /// Round-robin start among equally loaded backends.
     turn: u32,
+    /// Sessions open now.
+    active: usize,
+    /// When the header and keep-alive timeouts are next checked.
+    next_sweep: Instant,
 }
+
+/// How often sessions are checked for header and keep-alive timeouts.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Buffer size of the proxy's queues: a whole request head fits, with room for what rewriting adds.
 const BUF_SIZE: usize = 20 * 1024;
@@ -141,6 +158,8 @@ impl L7Proxy {
             out: Output::default(),
             scratch: vec![0; BUF_SIZE].into_boxed_slice(),
             turn: 0,
+            active: 0,
+            next_sweep: Instant::ZERO,
         })
     }
 
@@ -192,11 +211,54 @@ impl L7Proxy {
         let out = &mut self.out;
         self.tcp.poll_timers(now, &mut |p| out.push(p));
         self.run_events(now, source, counters);
+        if self.active > 0 && now >= self.next_sweep {
+            self.next_sweep = now + SWEEP_EVERY;
+            self.sweep(now, source, counters);
+            self.run_events(now, source, counters);
+        }
     }
 
     /// When [`Self::poll_timers`] has work next.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.tcp.next_deadline()
+        let sweep = (self.active > 0).then_some(self.next_sweep);
+        match (self.tcp.next_deadline(), sweep) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Header and keep-alive timeouts: a session waiting past its deadline gets 408 (a request had
+    /// started) or is closed (idle). Walks the sessions once a second, not per packet.
+    fn sweep(&mut self, now: Instant, source: &mut dyn UpstreamSource, c: &mut Counters) {
+        for slot in 0..self.sessions.len() {
+            let expired = self
+                .sessions
+                .get(slot)
+                .and_then(|s| s.as_deref())
+                .filter(|s| s.exchange.is_none() && !s.closing)
+                .and_then(|s| s.wait.map(|w| (s.client, w)))
+                .filter(|(_, w)| w.deadline <= now);
+            let Some((client, wait)) = expired else {
+                continue;
+            };
+            if let Some(mut s) = self.sessions.get_mut(slot).and_then(Option::take) {
+                if wait.idle {
+                    c.l7_keepalive_timeouts += 1;
+                    s.closing = true;
+                } else {
+                    c.l7_header_timeouts += 1;
+                    let started = !s.inbuf.is_empty() && !s.tls.as_deref().is_some_and(TlsSession::is_handshaking);
+                    if started {
+                        self.answer(&mut s, crate::l7::http::Answer::RequestTimeout, false, c);
+                    } else {
+                        s.closing = true;
+                    }
+                }
+                s.wait = None;
+                self.put_back(s);
+                self.pump(now, client, source, c);
+            }
+        }
     }
 
     /// Packets to send (IP packets), in order; clear with [`Output::clear`] once sent.
@@ -239,7 +301,7 @@ impl L7Proxy {
         c: &mut Counters,
     ) {
         match event {
-            TcpEvent::Accepted { conn, listener } => self.accept(conn, listener, c),
+            TcpEvent::Accepted { conn, listener } => self.accept(now, conn, listener, c),
             TcpEvent::Connected(conn) => {
                 if let Some(client) = self.upstream_client(conn) {
                     if let Some(ex) = self.session_mut(client).and_then(|s| s.exchange.as_mut()) {

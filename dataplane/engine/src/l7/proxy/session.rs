@@ -11,6 +11,7 @@ use crate::l7::http::{BodyDecoder, Method, Scheme};
 use crate::l7::router::PoolId;
 use crate::l7::tcp::ConnId;
 use crate::l7::tls::TlsSession;
+use crate::time::Instant;
 
 use super::buf::Buf;
 
@@ -39,6 +40,16 @@ pub(super) struct Session {
     pub(super) close_sent: bool,
     /// The TLS handshake was counted.
     pub(super) handshake_counted: bool,
+    /// Waiting for a request head (none in flight): until when, and whether idle between requests.
+    pub(super) wait: Option<Wait>,
+}
+
+/// A session's deadline while no request is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Wait {
+    pub(super) deadline: Instant,
+    /// Idle between requests (keep-alive timeout), not in the middle of a head (header timeout).
+    pub(super) idle: bool,
 }
 
 /// Where the response of the request in flight stands.

@@ -161,6 +161,13 @@ impl Router {
         }
     }
 
+    /// The index (in the `hosts` given to [`Router::build`]) of the host pattern that `host` selects, whether or
+    /// not one of its paths matches: what per-host settings (an HTTPS redirect) hang on. No allocation.
+    pub fn host_index(&self, host: &[u8]) -> Option<usize> {
+        let mut buf = [0u8; MAX_HOST];
+        self.host_table(host, &mut buf).map(|i| i as usize)
+    }
+
     /// Routes a parsed request: its absolute-form authority or Host, and its path.
     pub fn route_request(&self, head: &RequestHead, buf: &[u8]) -> RouteMatch {
         self.route(head.route_host(buf), head.path.get(buf))
