@@ -54,6 +54,17 @@ cmd_demo() {
     "$(ctl_bin)" --source manifests:config/examples/k8s --plan-once --vip-pool 198.18.10.100-198.18.10.199 \
         --vip-pool 2001:2:0:10::100-2001:2:0:10::1ff --log error 2>/dev/null | head -12 | sed 's/^/  /'
 
+    demo_step "L7: TLS terminated on the worker cores, the certificate chosen by SNI, requests routed by host and path"
+    demo_run client curl -sS --max-time 3 --cacert .lab/ca.pem --resolve secure.example.test:443:198.18.10.20 \
+        https://secure.example.test/shop/cart
+    demo_run client sh -c 'openssl s_client -brief -connect 198.18.10.20:443 -servername secure.example.test \
+        -CAfile .lab/ca.pem </dev/null 2>&1 | head -4'
+    demo_run client sh -c 'openssl s_client -brief -connect 198.18.10.20:443 -servername unknown.example.test \
+        -CAfile .lab/ca.pem </dev/null 2>&1 | grep -i "peer certificate"'
+    demo_run client curl -sS --max-time 3 -H 'Host: demo.example.test' http://198.18.10.20/dual/page
+    demo_run client curl -sS --max-time 3 -H 'Host: x.apps.example.test' http://198.18.10.20/
+    demo_run client curl -sS --max-time 3 -H 'Host: demo.example.test' 'http://[2001:2:0:10::20]/whoami'
+
     demo_step "malformed frames (tests/tools/malformed.py) are dropped and counted by reason; the appliance keeps answering"
     demo_run client /usr/bin/python3 tests/tools/malformed.py --count 2 --kinds \
         ipv4_ihl_4,ipv4_total_length_beyond_frame,arp_bad_hlen,icmp_short_header,ndp_ns_hop_limit_64
@@ -66,6 +77,7 @@ cmd_demo() {
 
     demo_step "the lab stays up"
     log "try: ip netns exec elb-client curl http://198.18.10.10/; scripts/lab status; tail -f .lab/dataplane.log"
+    log "     ip netns exec elb-client curl --cacert .lab/ca.pem --resolve secure.example.test:443:198.18.10.20 https://secure.example.test/"
     log "edit config/examples/lab.yaml (pools, listeners) and apply it: ${bin#"${EDGELB_ROOT}"/} reload --admin-socket .lab/dataplane.sock"
     log "remove it with: scripts/lab down"
 }
