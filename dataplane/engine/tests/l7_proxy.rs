@@ -203,7 +203,10 @@ fn a_head_that_does_not_complete_in_time_gets_408() {
         w.advance(Duration::from_secs(1));
     }
     let answer = w.read(c);
-    assert!(answer.starts_with("HTTP/1.1 408 Request Timeout"), "{answer:?}");
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout"),
+        "{answer:?}"
+    );
     assert!(w.client_closed(c));
     assert_eq!(w.counter("l7_header_timeouts"), 1);
 }
@@ -227,4 +230,29 @@ fn an_idle_keep_alive_connection_is_closed_after_the_keepalive_timeout() {
     assert!(w.client_closed(c));
     assert_eq!(w.counter("l7_keepalive_timeouts"), 1);
     assert_eq!(w.counter("l7_header_timeouts"), 0);
+}
+
+#[test]
+fn a_response_cut_short_by_its_backend_resets_the_client_and_frees_the_session() {
+    let mut w = World::new();
+    for b in &mut w.backends {
+        b.behaviour = Behaviour::Truncate;
+    }
+    let c = w.connect(40600);
+    w.send(c, GET);
+    let answer = w.read(c);
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer:?}");
+    assert!(answer.ends_with("only ten b"), "{answer:?}");
+    assert!(
+        w.client_closed(c),
+        "the client is reset: the answer cannot be completed"
+    );
+    assert_eq!(w.counter("l7_upstream_truncated"), 1);
+    // The proxy goes on: a new client is served once the backends behave.
+    w.backends
+        .iter_mut()
+        .for_each(|b| b.behaviour = Behaviour::Serve);
+    let c = w.connect(40601);
+    w.send(c, GET);
+    assert!(w.read(c).starts_with("HTTP/1.1 200 OK"));
 }

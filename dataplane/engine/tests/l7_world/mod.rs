@@ -2,7 +2,13 @@
 //! endpoint (the engine's own, driven like a peer's kernel), exchanging Ethernet frames with the worker on a
 //! virtual clock. The backends run a tiny HTTP server whose answers say which backend served what.
 
-#![allow(dead_code, clippy::panic, clippy::unwrap_used, clippy::expect_used, clippy::while_let_loop)]
+#![allow(
+    dead_code,
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::while_let_loop
+)]
 
 use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
@@ -25,6 +31,8 @@ pub enum Behaviour {
     Reset,
     /// Off the wire: frames to it are lost, it never answers.
     Silent,
+    /// Starts an answer (head and part of the body) and resets the connection.
+    Truncate,
 }
 
 pub struct Backend {
@@ -148,7 +156,11 @@ impl World {
     fn route(&mut self, sent: Vec<(PortId, Vec<u8>)>) {
         let now = self.now();
         for (port, frame) in sent {
-            let ethertype = if port == OUTSIDE { &frame[12..14] } else { &frame[16..18] };
+            let ethertype = if port == OUTSIDE {
+                &frame[12..14]
+            } else {
+                &frame[16..18]
+            };
             if ethertype != [0x08, 0x00] {
                 // The worker re-probing a neighbour (ARP after the reachable time): everyone answers.
                 self.lab.know_everyone();
@@ -288,6 +300,19 @@ impl Backend {
                         let _ = self.tcp.abort(conn);
                         self.pending.remove(&conn);
                         break;
+                    }
+                    Behaviour::Truncate => {
+                        self.requests += 1;
+                        let _ = self.tcp.send(
+                            conn,
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b",
+                        );
+                        let mut out = Vec::new();
+                        self.tcp.flush_all(now, &mut |p| out.push(p.to_vec()));
+                        let _ = self.tcp.abort(conn);
+                        self.tcp.flush_all(now, &mut |p| out.push(p.to_vec()));
+                        self.pending.remove(&conn);
+                        return out;
                     }
                     Behaviour::Serve | Behaviour::Chunked | Behaviour::Silent => {
                         self.requests += 1;

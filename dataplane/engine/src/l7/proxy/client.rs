@@ -57,6 +57,7 @@ impl L7Proxy {
             client_eof: false,
             closing: false,
             close_sent: false,
+            aborted: false,
             handshake_counted: false,
             wait: Some(Wait {
                 deadline: now + self.config.header_timeout,
@@ -103,7 +104,11 @@ impl L7Proxy {
         }
         self.maybe_close(&mut s);
         self.update_wait(now, &mut s);
-        self.put_back(s);
+        if s.aborted {
+            self.release(s, c);
+        } else {
+            self.put_back(s);
+        }
     }
 
     /// Starts, switches or stops the session's header/keep-alive deadline after a pump.
@@ -292,10 +297,16 @@ impl L7Proxy {
 
     /// The client connection is gone: its upstream (if any) goes too, its buffers back to the pool.
     pub(super) fn end_session(&mut self, client: ConnId, c: &mut Counters) {
-        self.set_link(client, Link::Free);
         let Some(s) = self.sessions.get_mut(client.slot()).and_then(Option::take) else {
             return;
         };
+        self.release(s, c);
+    }
+
+    /// Frees what a finished session holds: its upstream (aborted if a request was in flight), its
+    /// buffers (back to the pool), its slot.
+    fn release(&mut self, s: Box<Session>, c: &mut Counters) {
+        self.set_link(s.client, Link::Free);
         self.active = self.active.saturating_sub(1);
         let mut s = *s;
         if let Some(ex) = s.exchange.take() {
@@ -313,5 +324,14 @@ impl L7Proxy {
         for b in [s.tls_in.take(), s.tls_out.take()].into_iter().flatten() {
             self.bufs.put(b);
         }
+    }
+
+    /// Resets the client connection (nothing more can be sent on it); the session ends at the end of the
+    /// pump, as the endpoint reports nothing after an abort.
+    pub(super) fn abort_client(&mut self, s: &mut Session) {
+        let _ = self.tcp.abort(s.client);
+        s.aborted = true;
+        s.closing = true;
+        s.close_sent = true;
     }
 }

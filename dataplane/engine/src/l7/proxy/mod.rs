@@ -247,7 +247,8 @@ impl L7Proxy {
                     s.closing = true;
                 } else {
                     c.l7_header_timeouts += 1;
-                    let started = !s.inbuf.is_empty() && !s.tls.as_deref().is_some_and(TlsSession::is_handshaking);
+                    let started = !s.inbuf.is_empty()
+                        && !s.tls.as_deref().is_some_and(TlsSession::is_handshaking);
                     if started {
                         self.answer(&mut s, crate::l7::http::Answer::RequestTimeout, false, c);
                     } else {
@@ -317,6 +318,7 @@ impl L7Proxy {
                     Link::Idle { backend } => {
                         // An idle upstream that speaks or closes is not reusable.
                         self.drop_idle(conn, backend);
+                        self.set_link(conn, Link::Free);
                         let _ = self.tcp.abort(conn);
                     }
                     Link::Free => {}

@@ -38,6 +38,8 @@ pub(super) struct Session {
     pub(super) closing: bool,
     /// FIN (after close_notify) has been queued.
     pub(super) close_sent: bool,
+    /// The client connection was reset by edgelb: the session ends with this pump.
+    pub(super) aborted: bool,
     /// The TLS handshake was counted.
     pub(super) handshake_counted: bool,
     /// Waiting for a request head (none in flight): until when, and whether idle between requests.

@@ -150,9 +150,7 @@ impl L7Proxy {
         if ex.response_started {
             // Part of a response went out: the only honest thing left is to cut the connection.
             c.l7_upstream_truncated += 1;
-            let _ = self.tcp.abort(s.client);
-            s.closing = true;
-            s.close_sent = true;
+            self.abort_client(s);
             return;
         }
         self.answer(s, answer, keep, c);
