@@ -1,10 +1,12 @@
 //! The validated config written back as YAML in the file's own schema, so that `parse(to_yaml(c)) == c`.
 
 use crate::balancing::{Affinity, L4Config, ListenerConfig, PoolConfig};
+use crate::l7::{L7Buffers, L7Config, L7Timeouts};
 use crate::model::{ApplianceConfig, Device};
 use crate::schema::{
-    FileAdmin, FileAffinity, FileBackend, FileConfig, FileDevice, FileEal, FileL4, FileListener,
-    FileMbufs, FileNeighbours, FilePool, FilePort, FileRoute, FileSnat, FileTimeouts, FileWorkers,
+    FileAdmin, FileAffinity, FileBackend, FileBuffers, FileConfig, FileDevice, FileEal, FileL4,
+    FileL7, FileL7Timeouts, FileListener, FileMbufs, FileNeighbours, FilePool, FilePort, FileRoute,
+    FileSnat, FileTimeouts, FileWorkers,
 };
 
 impl ApplianceConfig {
@@ -69,6 +71,7 @@ fn to_file(config: &ApplianceConfig) -> FileConfig {
             socket: config.admin.socket.to_string_lossy().into_owned(),
         },
         l4: to_file_l4(&config.l4),
+        l7: FileL7::from(&config.l7),
         pools: config.pools.iter().map(to_file_pool).collect(),
         listeners: config.listeners.iter().map(to_file_listener).collect(),
     }
@@ -95,6 +98,40 @@ fn to_file_l4(l4: &L4Config) -> FileL4 {
             ipv6: l4.snat.ipv6.iter().map(ToString::to_string).collect(),
             ports: l4.snat.ports.to_string(),
         },
+    }
+}
+
+impl From<&L7Config> for FileL7 {
+    fn from(l7: &L7Config) -> Self {
+        Self {
+            max_connections_per_core: l7.max_connections_per_core.into(),
+            idle_upstreams_per_backend: l7.idle_upstreams_per_backend.into(),
+            max_request_head: l7.max_request_head.into(),
+            max_request_body: l7.max_request_body,
+            client_buffers: l7.client_buffers.into(),
+            upstream_buffers: l7.upstream_buffers.into(),
+            timeouts: l7.timeouts.into(),
+        }
+    }
+}
+
+impl From<L7Buffers> for FileBuffers {
+    fn from(buffers: L7Buffers) -> Self {
+        Self {
+            rx: Some(buffers.rx.into()),
+            tx: Some(buffers.tx.into()),
+        }
+    }
+}
+
+impl From<L7Timeouts> for FileL7Timeouts {
+    fn from(timeouts: L7Timeouts) -> Self {
+        Self {
+            header: timeouts.header.as_secs(),
+            keepalive: timeouts.keepalive.as_secs(),
+            connect: timeouts.connect.as_secs(),
+            idle: timeouts.idle.as_secs(),
+        }
     }
 }
 

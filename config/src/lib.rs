@@ -15,6 +15,7 @@ mod eal_args;
 mod emit;
 mod error;
 mod field_path;
+mod l7;
 mod model;
 mod pci;
 mod schema;
@@ -32,6 +33,7 @@ pub use balancing::{
 };
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::{ConfigError, Problem};
+pub use l7::{L7Buffers, L7Config, L7Timeouts};
 pub use model::{
     AdminConfig, ApplianceConfig, Device, EalConfig, LogLevel, MbufConfig, NeighbourConfig,
     PortConfig, Route, WorkersConfig, DEFAULT_ADMIN_SOCKET, MAX_BURST, MAX_LCORES, MAX_PORTS,

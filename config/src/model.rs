@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::balancing::{L4Config, ListenerConfig, PoolConfig};
 use crate::cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr};
+use crate::l7::L7Config;
 use crate::pci::PciAddress;
 
 /// Most packets a worker receives in one `rx_burst`; workers may size stack arrays with it.
@@ -45,6 +46,8 @@ pub struct ApplianceConfig {
     pub admin: AdminConfig,
     /// L4 balancing settings: Maglev, flow tables, FullNAT.
     pub l4: L4Config,
+    /// L7 proxy settings: per-core connection limit, request limits, buffers, timeouts.
+    pub l7: L7Config,
     /// Named pools of backends, in file order.
     pub pools: Vec<PoolConfig>,
     /// L4 listeners, in file order; their pools exist and match their VIP's family.

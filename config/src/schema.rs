@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::balancing::{BackendState, Protocol, RemovedBackendPolicy, DEFAULT_MAGLEV_SIZE};
+use crate::l7::{L7Config, L7Timeouts};
 use crate::model::{LogLevel, DEFAULT_ADMIN_SOCKET};
 
 /// The whole file.
@@ -28,6 +29,8 @@ pub(crate) struct FileConfig {
     pub admin: FileAdmin,
     #[serde(default)]
     pub l4: FileL4,
+    #[serde(default)]
+    pub l7: FileL7,
     #[serde(default)]
     pub pools: Vec<FilePool>,
     #[serde(default)]
@@ -269,6 +272,60 @@ impl Default for FileSnat {
             ipv6: Vec::new(),
             ports: "1024-65535".into(),
         }
+    }
+}
+
+/// `l7:`, every field optional.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields, expecting = "a mapping of l7 settings")]
+pub(crate) struct FileL7 {
+    pub max_connections_per_core: u64,
+    pub idle_upstreams_per_backend: u64,
+    pub max_request_head: u64,
+    pub max_request_body: u64,
+    pub client_buffers: FileBuffers,
+    pub upstream_buffers: FileBuffers,
+    pub timeouts: FileL7Timeouts,
+}
+
+impl Default for FileL7 {
+    fn default() -> Self {
+        Self::from(&L7Config::default())
+    }
+}
+
+/// `l7.client_buffers:` and `l7.upstream_buffers:` in bytes. Each field is optional; the two sections have
+/// different defaults, so a missing one is filled in by validation, from the section it belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(
+    default,
+    deny_unknown_fields,
+    expecting = "a mapping with rx and tx in bytes"
+)]
+pub(crate) struct FileBuffers {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rx: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx: Option<u64>,
+}
+
+/// `l7.timeouts:` in seconds, every field optional.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(
+    default,
+    deny_unknown_fields,
+    expecting = "a mapping of timeouts in seconds"
+)]
+pub(crate) struct FileL7Timeouts {
+    pub header: u64,
+    pub keepalive: u64,
+    pub connect: u64,
+    pub idle: u64,
+}
+
+impl Default for FileL7Timeouts {
+    fn default() -> Self {
+        L7Timeouts::default().into()
     }
 }
 

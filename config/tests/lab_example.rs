@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use edgelb_config::{
-    load, Affinity, BackendConfig, BackendState, Device, Ipv4Cidr, Ipv6Cidr, L4Config, Protocol,
+    load, Affinity, BackendConfig, BackendState, Device, Ipv4Cidr, Ipv6Cidr, L4Config, L7Config,
+    Protocol,
 };
 
 fn lab() -> edgelb_config::ApplianceConfig {
@@ -159,6 +160,43 @@ fn l4_settings_are_the_defaults() {
         (65_537, Duration::from_secs(300))
     );
     assert!(l4.snat.ipv4.is_empty() && l4.snat.ipv6.is_empty());
+}
+
+#[test]
+fn l7_settings_are_the_defaults() {
+    let l7 = lab().l7;
+    assert_eq!(l7, L7Config::default());
+    assert_eq!(
+        (l7.max_connections_per_core, l7.timeouts.idle),
+        (16_384, Duration::from_secs(90))
+    );
+}
+
+/// The commented-out `l7` section documents the defaults: uncommented, it changes nothing.
+#[test]
+fn commented_l7_section_is_the_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lab.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut found = 0;
+    let uncommented: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("# l7:") {
+                found += 1;
+                "l7:".to_owned()
+            } else if let Some(rest) = line.strip_prefix("#   ") {
+                found += 1;
+                format!("  {rest}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert_eq!(found, 8, "the l7 block has a header and 7 fields");
+    let config =
+        edgelb_config::parse(&uncommented.join("\n"), "lab.yaml (l7 uncommented)").unwrap();
+    assert_eq!(config.l7, L7Config::default());
+    assert_eq!(config, lab());
 }
 
 #[test]

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use edgelb_config::{
     AdminConfig, Affinity, ApplianceConfig, BackendConfig, BackendState, Device, EalConfig,
-    FlowTimeouts, IpCidr, Ipv4Cidr, Ipv6Cidr, L4Config, ListenerConfig, LogLevel, MbufConfig,
-    NeighbourConfig, PciAddress, PoolConfig, PortConfig, PortRange, Protocol, RemovedBackendPolicy,
-    Route, SnatConfig, WorkersConfig,
+    FlowTimeouts, IpCidr, Ipv4Cidr, Ipv6Cidr, L4Config, L7Buffers, L7Config, L7Timeouts,
+    ListenerConfig, LogLevel, MbufConfig, NeighbourConfig, PciAddress, PoolConfig, PortConfig,
+    PortRange, Protocol, RemovedBackendPolicy, Route, SnatConfig, WorkersConfig,
 };
 use proptest::prelude::*;
 
@@ -149,6 +149,40 @@ fn l4() -> impl Strategy<Value = L4Config> {
                         ports: PortRange { lo, hi: lo + extra },
                     },
                 }
+            },
+        )
+}
+
+/// The `l7` section over its whole ranges; header and keep-alive timeouts below the idle one.
+fn l7() -> impl Strategy<Value = L7Config> {
+    let buffers =
+        (1024u32..=16_777_216, 1024u32..=16_777_216).prop_map(|(rx, tx)| L7Buffers { rx, tx });
+    let timeouts = (2u64..=86_400, any::<u64>(), any::<u64>(), 1u64..=300).prop_map(
+        |(idle, header, keepalive, connect)| L7Timeouts {
+            header: Duration::from_secs(1 + header % (idle - 1).min(3600)),
+            keepalive: Duration::from_secs(1 + keepalive % (idle - 1)),
+            connect: Duration::from_secs(connect),
+            idle: Duration::from_secs(idle),
+        },
+    );
+    (
+        16u32..=1_000_000,
+        0u32..=4096,
+        1024u32..=65_536,
+        0u64..=1 << 40,
+        buffers.clone(),
+        buffers,
+        timeouts,
+    )
+        .prop_map(
+            |(connections, idle, head, body, client, upstream, timeouts)| L7Config {
+                max_connections_per_core: connections,
+                idle_upstreams_per_backend: idle,
+                max_request_head: head,
+                max_request_body: body,
+                client_buffers: client,
+                upstream_buffers: upstream,
+                timeouts,
             },
         )
 }
@@ -323,9 +357,10 @@ fn config() -> impl Strategy<Value = ApplianceConfig> {
         "/[a-z]{1,20}\\.sock",
         0u32..=512,
         (l4(), pool_seeds(), listener_seeds(), any::<u8>()),
+        l7(),
     )
         .prop_map(
-            |(eal, workers, ports, route_count, vips, neighbours, socket, cache, balancing)| {
+            |(eal, workers, ports, route_count, vips, neighbours, socket, cache, balancing, l7)| {
                 let (mut l4, pool_seeds, listener_seeds, snat_pick) = balancing;
                 // SNAT addresses: some of the ports' own addresses (always on a connected prefix).
                 for (i, port) in ports.iter().enumerate() {
@@ -373,6 +408,7 @@ fn config() -> impl Strategy<Value = ApplianceConfig> {
                         socket: PathBuf::from(socket),
                     },
                     l4,
+                    l7,
                     pools,
                     listeners,
                 }

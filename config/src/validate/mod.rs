@@ -5,6 +5,7 @@
 //! no stand-in ever escapes, because any problem fails the whole validation.
 
 mod l4;
+mod l7;
 mod listeners;
 mod pools;
 mod ports;
@@ -107,6 +108,7 @@ pub(crate) fn validate(file: &FileConfig) -> Result<ApplianceConfig, Vec<(FieldP
     );
     let neighbours = neighbours(&mut checker, &root.key("neighbours"), &file.neighbours);
     let admin = admin(&mut checker, &root.key("admin"), &file.admin);
+    let l7 = l7::l7(&mut checker, &root.key("l7"), &file.l7);
     if !checker.problems.is_empty() {
         return Err(checker.problems);
     }
@@ -120,6 +122,7 @@ pub(crate) fn validate(file: &FileConfig) -> Result<ApplianceConfig, Vec<(FieldP
         neighbours,
         admin,
         l4,
+        l7,
         pools,
         listeners,
     })

@@ -97,6 +97,18 @@ listeners:
     port: 80
     protocol: tcp
     pool: pool-http6
+l7:
+  max_connections_per_core: 16384
+  idle_upstreams_per_backend: 32
+  max_request_head: 16384
+  max_request_body: 67108864
+  client_buffers: {rx: 16384, tx: 32768}
+  upstream_buffers: {rx: 65536, tx: 16384}
+  timeouts:
+    header: 20
+    keepalive: 60
+    connect: 5
+    idle: 90
 "#;
 
 /// Parses a config that must be valid.

@@ -38,6 +38,27 @@ impl Running {
     pub fn status(&self) -> crate::status::StatusDoc {
         let mut doc = report::status(&self.id, &self.ports, &self.config, &self.shared);
         doc.desired_generation = self.desired.as_ref().map(|d| d.generation);
+        doc.l7_listeners = self
+            .desired
+            .iter()
+            .flat_map(|d| &d.l7)
+            .map(|l| crate::status::L7ListenerStatus {
+                name: l.name.clone(),
+                vip: l.vip.to_string(),
+                port: l.port,
+                tls: l.tls,
+                hosts: l
+                    .hosts
+                    .iter()
+                    .map(|h| {
+                        let host = if h.host.is_empty() { "*" } else { &h.host };
+                        format!("{host} ({} routes)", h.routes.len())
+                    })
+                    .collect(),
+                default_pool: l.default_pool.clone(),
+                default_certificate: l.default_certificate.clone(),
+            })
+            .collect();
         doc.desired_source = self.desired.as_ref().map(|d| d.source.clone());
         doc
     }
@@ -139,6 +160,9 @@ fn needs_restart(old: &ApplianceConfig, new: &ApplianceConfig) -> Option<&'stati
     }
     if old.l4.flows_per_core != new.l4.flows_per_core {
         return Some("l4.flows_per_core (the flow tables are sized at start)");
+    }
+    if old.l7 != new.l7 {
+        return Some("the l7 section (the per-core L7 tables are sized at start)");
     }
     let devices = |c: &ApplianceConfig| -> Vec<_> {
         c.ports

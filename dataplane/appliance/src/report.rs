@@ -97,6 +97,7 @@ pub fn status(
         desired_generation: None,
         desired_source: None,
         listeners: listeners(config),
+        l7_listeners: Vec::new(),
         ports: ports
             .iter()
             .enumerate()

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use edgelb_config::ApplianceConfig;
 use edgelb_dpdk::{Eal, Lcore, Mempool, RuntimeDirState, DEFAULT_BUF_SIZE, SOCKET_ANY};
+use edgelb_engine::l7::http::Limits;
 use edgelb_engine::l7::proxy::ProxyConfig;
+use edgelb_engine::l7::tcp::BufferSizes;
 use edgelb_engine::l7::tls::TlsShared;
 use edgelb_engine::{Capacity, CoreId};
 
@@ -186,14 +188,7 @@ fn run_with_eal(
         producers.push(producer);
         inboxes.push(consumer);
     }
-    let mut l7 = ProxyConfig::default();
-    // Initial sequence numbers differ per start (and per core: the worker mixes in its index).
-    l7.tcp.random_seed =
-        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);
-    // Segments must fit every port: the smallest MTU decides.
-    if let Some(mtu) = config.ports.iter().map(|p| usize::from(p.mtu)).min() {
-        l7.tcp.mtu = mtu.max(1280);
-    }
+    let l7 = proxy_config(&config);
     let capacity = Capacity {
         flows: config.l4.flows_per_core as usize,
         l7,
@@ -269,4 +264,33 @@ fn run_with_eal(
     }
     tracing::info!("stopped");
     result
+}
+
+/// The L7 proxy's settings from the `l7` section; segments fit the smallest port MTU.
+fn proxy_config(config: &ApplianceConfig) -> ProxyConfig {
+    let c = &config.l7;
+    let buffers = |b: edgelb_config::L7Buffers| BufferSizes {
+        rx: b.rx as usize,
+        tx: b.tx as usize,
+    };
+    let mut l7 = ProxyConfig::default();
+    l7.tcp.max_connections = c.max_connections_per_core as usize;
+    l7.tcp.client_buffers = buffers(c.client_buffers);
+    l7.tcp.upstream_buffers = buffers(c.upstream_buffers);
+    l7.tcp.connect_timeout = c.timeouts.connect;
+    l7.tcp.idle_timeout = c.timeouts.idle;
+    // Initial sequence numbers differ per start (and per core: the worker mixes in its index).
+    l7.tcp.random_seed =
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);
+    if let Some(mtu) = config.ports.iter().map(|p| usize::from(p.mtu)).min() {
+        l7.tcp.mtu = mtu.max(1280);
+    }
+    l7.limits = Limits {
+        max_head: c.max_request_head as usize,
+        max_body: c.max_request_body,
+    };
+    l7.idle_per_backend = c.idle_upstreams_per_backend as usize;
+    l7.header_timeout = c.timeouts.header;
+    l7.keepalive_timeout = c.timeouts.keepalive;
+    l7
 }

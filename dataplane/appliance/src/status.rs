@@ -26,6 +26,9 @@ pub struct StatusDoc {
     /// L4 listeners with their pools, as configured now.
     #[serde(default)]
     pub listeners: Vec<ListenerStatus>,
+    /// L7 (HTTP/HTTPS) listeners of the desired state, with their hosts.
+    #[serde(default)]
+    pub l7_listeners: Vec<L7ListenerStatus>,
     pub workers: Vec<WorkerStatus>,
     /// Engine counters summed over the workers (every counter, zeros included).
     pub totals: BTreeMap<String, u64>,
@@ -72,6 +75,19 @@ pub struct ListenerStatus {
     /// `none`, or `client-ip Ns`.
     pub affinity: String,
     pub backends: Vec<BackendStatus>,
+}
+
+/// One L7 listener: VIP:port, TLS or not, its hosts (with their route counts) and default pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct L7ListenerStatus {
+    pub name: String,
+    pub vip: String,
+    pub port: u16,
+    pub tls: bool,
+    /// `host (N routes)`; `*` for the host-less rules.
+    pub hosts: Vec<String>,
+    pub default_pool: Option<String>,
+    pub default_certificate: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +140,7 @@ pub fn render(doc: &StatusDoc) -> String {
     }
     render_ports(&mut out, &doc.ports);
     render_listeners(&mut out, &doc.listeners);
+    render_l7_listeners(&mut out, &doc.l7_listeners);
     render_neighbours(&mut out, &doc.neighbours);
     render_workers(&mut out, doc);
     out
@@ -157,6 +174,34 @@ fn render_ports(out: &mut String, ports: &[PortStatus]) {
             out,
             "    {} ({}), dpdk port {}, rss {}",
             p.device, p.driver, p.dpdk_port, p.rss
+        );
+    }
+}
+
+fn render_l7_listeners(out: &mut String, listeners: &[L7ListenerStatus]) {
+    if listeners.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nL7 LISTENERS");
+    let _ = writeln!(
+        out,
+        "{:<20} {:<26} {:<5} {:<28} hosts",
+        "name", "vip:port", "tls", "default pool"
+    );
+    for l in listeners {
+        let vip = if l.vip.contains(':') {
+            format!("[{}]:{}", l.vip, l.port)
+        } else {
+            format!("{}:{}", l.vip, l.port)
+        };
+        let _ = writeln!(
+            out,
+            "{:<20} {:<26} {:<5} {:<28} {}",
+            l.name,
+            vip,
+            if l.tls { "yes" } else { "no" },
+            l.default_pool.as_deref().unwrap_or("- (404)"),
+            l.hosts.join(", ")
         );
     }
 }
@@ -298,6 +343,15 @@ mod tests {
                     state: "draining".into(),
                 }],
             }],
+            l7_listeners: vec![L7ListenerStatus {
+                name: "ing-edgelb-443".into(),
+                vip: "2001:2:0:10::20".into(),
+                port: 443,
+                tls: true,
+                hosts: vec!["secure.example.test (1 routes)".into()],
+                default_pool: None,
+                default_certificate: Some("tls-default.edgelb-default-tls".into()),
+            }],
             workers: vec![WorkerStatus {
                 index: 0,
                 lcore: 1,
@@ -327,6 +381,13 @@ mod tests {
         );
         assert!(
             text.contains("198.18.0.2") && text.contains("02:00:00:00:00:02"),
+            "{text}"
+        );
+        assert!(
+            text.contains("L7 LISTENERS")
+                && text.contains("[2001:2:0:10::20]:443")
+                && text.contains("- (404)")
+                && text.contains("secure.example.test (1 routes)"),
             "{text}"
         );
         assert!(

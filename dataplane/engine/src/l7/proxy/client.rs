@@ -33,7 +33,7 @@ impl L7Proxy {
         };
         let tls = l.tls.as_ref().map(|config| {
             let mut session = TlsSession::new(config.clone());
-            session.set_buffer_limit(super::BUF_SIZE);
+            session.set_buffer_limit(self.buf_size);
             Box::new(session)
         });
         let scheme = if tls.is_some() {

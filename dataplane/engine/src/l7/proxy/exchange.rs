@@ -29,7 +29,7 @@ impl L7Proxy {
             return false;
         }
         // The previous response's tail must leave room for an answer of edgelb's own.
-        if s.outbuf.len() + ANSWER_ROOM > super::BUF_SIZE {
+        if s.outbuf.len() + ANSWER_ROOM > self.buf_size {
             return false;
         }
         let head = match parse_request(s.inbuf.data(), &self.config.limits) {

@@ -124,6 +124,8 @@ pub struct L7Proxy {
     /// Requests in flight per backend (least outstanding requests wins).
     outstanding: HashMap<SocketAddr, u32>,
     bufs: BufPool,
+    /// Size of every buffer of `bufs`.
+    buf_size: usize,
     out: Output,
     /// Ciphertext on its way between TLS and TCP.
     scratch: Box<[u8]>,
@@ -138,14 +140,18 @@ pub struct L7Proxy {
 /// How often sessions are checked for header and keep-alive timeouts.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-/// Buffer size of the proxy's queues: a whole request head fits, with room for what rewriting adds.
-const BUF_SIZE: usize = 20 * 1024;
+/// Room beyond the longest request head in the proxy's buffers: what rewriting adds (X-Forwarded-*).
+const HEAD_HEADROOM: usize = 4 * 1024;
+/// The proxy's buffers are at least this big (a TLS record's worth of plaintext).
+const MIN_BUF_SIZE: usize = 16 * 1024;
 
 impl L7Proxy {
     /// A proxy with its TCP endpoint; nothing listens until [`Self::set_snapshot`].
     pub fn new(config: ProxyConfig) -> Result<Self, TcpConfigError> {
         let tcp = TcpEndpoint::new(config.tcp)?;
         let slots = config.tcp.max_connections;
+        // A whole request head fits, rewritten.
+        let buf_size = (config.limits.max_head + HEAD_HEADROOM).max(MIN_BUF_SIZE);
         Ok(Self {
             config,
             tcp,
@@ -154,9 +160,10 @@ impl L7Proxy {
             sessions: (0..slots).map(|_| None).collect(),
             idle: HashMap::new(),
             outstanding: HashMap::new(),
-            bufs: BufPool::new(BUF_SIZE, 4096),
+            bufs: BufPool::new(buf_size, 4096),
+            buf_size,
             out: Output::default(),
-            scratch: vec![0; BUF_SIZE].into_boxed_slice(),
+            scratch: vec![0; buf_size].into_boxed_slice(),
             turn: 0,
             active: 0,
             next_sweep: Instant::ZERO,
