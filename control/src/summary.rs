@@ -94,6 +94,9 @@ fn l7(out: &mut String, l: &L7Listener) {
     if let Some(pool) = &l.default_pool {
         let _ = write!(out, ", default backend {pool}");
     }
+    if l.redirect_to_https {
+        out.push_str(", every request redirected to https");
+    }
     out.push('\n');
     for h in &l.hosts {
         let host = if h.host.is_empty() {
@@ -106,7 +109,12 @@ fn l7(out: &mut String, l: &L7Listener) {
             .as_ref()
             .map(|c| format!(" [{c}]"))
             .unwrap_or_default();
-        let _ = writeln!(out, "    {host}{cert}");
+        let redirect = if h.redirect_to_https {
+            " (redirected to https)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "    {host}{cert}{redirect}");
         for r in &h.routes {
             let _ = writeln!(
                 out,
@@ -174,6 +182,7 @@ mod tests {
                     pool: "svc-default.web-80-tcp".into(),
                     origin: "ingress default/demo".into(),
                 }],
+                redirect_to_https: true,
             }],
             default_pool: Some("svc-default.web-80-tcp".into()),
             redirect_to_https: false,
@@ -199,7 +208,7 @@ mod tests {
              svc-default.web-80-tcp: 198.19.0.11:30080 weight 2, 198.19.0.12:30080 draining\n\
              L7 listeners: 1\n  \
              198.18.10.11:80 http ing-edgelb-80, default backend svc-default.web-80-tcp\n    \
-             demo.example.test\n      \
+             demo.example.test (redirected to https)\n      \
              /web (Prefix) -> svc-default.web-80-tcp  (ingress default/demo)\n\
              certificates: none\n\
              events: 1\n  \

@@ -24,9 +24,11 @@ fn the_examples_plan_without_warnings_and_the_lab_config_accepts_them() {
             "198.18.10.11",
             "198.18.10.12",
             "198.18.10.20",
+            "198.18.10.21",
             "198.18.10.100",
             "2001:2:0:10::12",
-            "2001:2:0:10::20"
+            "2001:2:0:10::20",
+            "2001:2:0:10::21"
         ]
     );
     assert_eq!(
@@ -59,9 +61,42 @@ fn the_examples_plan_without_warnings_and_the_lab_config_accepts_them() {
             ("ing-edgelb-443", 5),
             ("ing-edgelb-443-v6", 5),
             ("ing-edgelb-80", 5),
-            ("ing-edgelb-80-v6", 5)
+            ("ing-edgelb-80-v6", 5),
+            ("ingress-default.demo-own-vip-443", 2),
+            ("ingress-default.demo-own-vip-443-v6", 2),
+            ("ingress-default.demo-own-vip-80", 2),
+            ("ingress-default.demo-own-vip-80-v6", 2),
         ]
     );
+    // 23-ingress-own-vip.yaml: its own VIPs, its TLS host redirected on port 80, the other served.
+    let own = plan
+        .desired
+        .l7
+        .iter()
+        .find(|l| l.name == "ingress-default.demo-own-vip-80");
+    let redirects: Vec<(String, bool)> = own
+        .map(|l| {
+            l.hosts
+                .iter()
+                .map(|h| (format!("{} {}", l.vip, h.host), h.redirect_to_https))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        redirects,
+        [
+            ("198.18.10.21 own.example.test".to_string(), false),
+            ("198.18.10.21 secure.example.test".to_string(), true)
+        ]
+    );
+    let own_status = plan
+        .status_addresses
+        .iter()
+        .find(|(o, _)| o.key.name == "demo-own-vip");
+    let own_status: Vec<String> = own_status
+        .map(|(_, ips)| ips.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    assert_eq!(own_status, ["198.18.10.21", "2001:2:0:10::21"]);
     let certs: Vec<&str> = plan
         .desired
         .certificates
@@ -140,7 +175,7 @@ fn planning_again_from_the_previous_allocations_changes_nothing() {
 fn without_the_lab_secrets_the_missing_tls_secrets_are_reported() {
     let plan = plan_dir(&examples(), &settings()).unwrap();
     let warnings: Vec<String> = plan.warnings().map(ToString::to_string).collect();
-    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
     assert!(
         warnings.iter().all(|w| w.contains("SecretNotFound")),
         "{warnings:?}"

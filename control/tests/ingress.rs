@@ -4,36 +4,7 @@
 mod common;
 
 use common::*;
-use edgelb_config::desired::{L7Listener, PathType};
-use edgelb_control::planner::Plan;
-
-#[allow(clippy::panic)] // a test helper: failing loudly is the point
-fn l7<'p>(plan: &'p Plan, name: &str) -> &'p L7Listener {
-    plan.desired
-        .l7
-        .iter()
-        .find(|l| l.name == name)
-        .unwrap_or_else(|| panic!("no L7 listener {name}"))
-}
-
-/// Each host as `host [certificate]` and its routes as `path (type) -> pool <- origin`.
-fn site(listener: &L7Listener) -> Vec<String> {
-    let mut lines = Vec::new();
-    for h in &listener.hosts {
-        lines.push(format!(
-            "{} [{}]",
-            h.host,
-            h.certificate.as_deref().unwrap_or("-")
-        ));
-        for r in &h.routes {
-            lines.push(format!(
-                "  {} ({:?}) -> {} <- {}",
-                r.path, r.path_type, r.pool, r.origin
-            ));
-        }
-    }
-    lines
-}
+use edgelb_config::desired::PathType;
 
 #[test]
 fn the_oldest_ingress_wins_each_conflict_and_the_younger_is_told() {

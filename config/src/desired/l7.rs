@@ -27,7 +27,7 @@ pub struct L7Listener {
     /// Where requests go that no host and path matches (Ingress `defaultBackend`); `None`: edgelb's 404.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_pool: Option<String>,
-    /// Answer plain HTTP with a redirect to HTTPS.
+    /// Answer every plain HTTP request with a redirect to HTTPS (a host's own flag does it for that host only).
     #[serde(default)]
     pub redirect_to_https: bool,
 }
@@ -41,6 +41,14 @@ pub struct VirtualHost {
     pub certificate: Option<String>,
     #[serde(default)]
     pub routes: Vec<HttpRoute>,
+    /// On a plain HTTP listener: answer this host's requests with a 308 to HTTPS instead of routing them
+    /// (Ingress `edgelb.io/ssl-redirect`). Left out of the JSON when false, so older readers still accept it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub redirect_to_https: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// A path rule of a host.
@@ -248,6 +256,7 @@ mod tests {
                     pool: "web".into(),
                     origin: "ingress default/foo".into(),
                 }],
+                redirect_to_https: false,
             }],
             default_pool: None,
             redirect_to_https: false,
@@ -278,6 +287,32 @@ mod tests {
                 "l7[0].hosts[0].routes[0].pool: no pool \"nope\"",
             ]
         );
+    }
+
+    #[test]
+    fn a_host_redirect_is_optional_on_the_wire_and_written_only_when_set() {
+        let mut s = state();
+        let json = s.to_json();
+        assert_eq!(
+            json.matches("redirect_to_https").count(),
+            1,
+            "only the listener's: {json}"
+        );
+        let old = r#"{"host":"a.example","routes":[]}"#;
+        let host: VirtualHost = serde_json::from_str(old).unwrap();
+        assert!(!host.redirect_to_https, "absent reads as false");
+        assert_eq!(
+            serde_json::to_string(&host).unwrap(),
+            old,
+            "false is left out"
+        );
+        s.l7[0].hosts[0].redirect_to_https = true;
+        let json = s.to_json();
+        assert!(
+            json.contains(r#""origin":"ingress default/foo"}],"redirect_to_https":true}"#),
+            "{json}"
+        );
+        assert_eq!(DesiredState::from_json(&json).unwrap(), s);
     }
 
     #[test]

@@ -1,88 +1,69 @@
-//! Ingresses of our IngressClasses → L7 listeners, virtual hosts, routes and certificates.
+//! Which Ingresses are ours, and which of them share VIPs (and so one site).
 //!
 //! An Ingress is ours when its class (`spec.ingressClassName`, else the `kubernetes.io/ingress.class` annotation,
-//! else the cluster's default IngressClass) has our `spec.controller` (one being deleted is not served). All Ingresses of one class share its VIPs
-//! (requested by the class's `edgelb.io/ip` annotation, or allocated: one per family that has a VIP pool) and
-//! are merged into one site: HTTP on port 80, and HTTPS on 443 when any of them has `tls`. Host names are exact or
-//! `*.` wildcards; `ImplementationSpecific` paths behave as `Prefix`.
+//! else the cluster's default IngressClass) has our `spec.controller`; one being deleted is not served.
 //!
-//! The Ingresses are merged oldest first (creation time, then namespace/name; one without a creation time counts
-//! as the newest): see `site` for the conflict rules. A route's backend is the pool of its Service port for
-//! the Service's first IP family; one that cannot be served is an empty pool, with a Warning.
+//! - An Ingress without an `edgelb.io/ip` annotation of its own shares its class's VIPs (the class's own
+//!   annotation, else one per family that has a VIP pool) with the other Ingresses of that class.
+//! - An Ingress with the annotation gets a site of its own on the addresses it names, like a Service does. The
+//!   Ingresses that name the same addresses (in any order) share that site: several Ingresses can make up one
+//!   application, and cert-manager's HTTP-01 solver Ingress can carry the same annotation. Naming other addresses
+//!   that overlap is a contest that the VIP allocator settles (the oldest holder keeps them, the younger gets
+//!   `AddressInUse` and no VIP); naming exactly the class's own addresses is the same as not asking.
+//! - An annotation that does not parse is a Warning; the Ingress then shares its class's VIPs.
+//!
+//! Each site's Ingresses are merged oldest first (creation time, then namespace/name; one without a creation time
+//! counts as the newest): see `site` for the conflict rules and `ingress_listeners` for what a site serves.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use edgelb_config::desired::{Certificate, HttpRoute, L7Listener, VirtualHost};
-use edgelb_config::Protocol;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::ipam::{self, Claim};
-use super::pools::PoolBook;
-use super::site::{self, Report, Route, Site};
-use super::{names, Conflict, IpFamily, PlanEvent, PlannerSettings, IP_ANNOTATION};
+use super::{names, IpFamily, PlanEvent, PlannerSettings, IP_ANNOTATION};
 use crate::model::{ClusterState, ObjectKey, ObjectRef};
 
 /// The annotation that marks the cluster's default IngressClass.
 const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 /// The annotation older Ingresses name their class with.
 const LEGACY_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
-const HTTP_PORT: u16 = 80;
-const HTTPS_PORT: u16 = 443;
 
-/// One of our IngressClasses and its Ingresses, oldest first.
+/// Ingresses that share VIPs, oldest first: a class's, or those that ask for the same addresses.
 #[derive(Debug)]
-pub(crate) struct OurClass<'a> {
-    key: &'a ObjectKey,
-    class: &'a IngressClass,
+pub(crate) struct IngressSite<'a> {
+    sharing: Sharing<'a>,
+    /// What the site asks for: the class's annotation, or the oldest Ingress's (as written, for its messages).
     requested: Vec<IpAddr>,
-    ingresses: Vec<(&'a ObjectKey, &'a Ingress)>,
+    pub(crate) ingresses: Vec<(&'a ObjectKey, &'a Ingress)>,
 }
 
-/// What a class's Ingresses make.
-#[derive(Debug, Default)]
-pub(crate) struct Built {
-    pub listeners: Vec<L7Listener>,
-    pub certificates: Vec<Certificate>,
+/// Whose VIPs a site is on.
+#[derive(Debug)]
+enum Sharing<'a> {
+    /// The class's: it owns them.
+    Class {
+        key: &'a ObjectKey,
+        class: &'a IngressClass,
+    },
+    /// Their own: the oldest Ingress owns them on behalf of all.
+    OwnVips,
 }
 
-/// Our IngressClasses that have Ingresses.
+/// An Ingress with its own VIPs: the addresses as written.
+type OwnRequest<'a> = (&'a ObjectKey, &'a Ingress, Vec<IpAddr>);
+
+/// Our Ingresses, as sites: the classes' (by class name) that have Ingresses, then those on VIPs of their own (by
+/// address).
 pub(crate) fn ours<'a>(
     state: &'a ClusterState,
     settings: &PlannerSettings,
     events: &mut Vec<PlanEvent>,
-) -> Vec<OurClass<'a>> {
-    let default_class = state
-        .ingress_classes
-        .iter()
-        .filter(|(_, c)| {
-            annotation(&c.metadata.annotations, DEFAULT_CLASS_ANNOTATION) == Some("true")
-        })
-        .min_by(|(ka, a), (kb, b)| age(&a.metadata, ka).cmp(&age(&b.metadata, kb)))
-        .map(|(key, _)| key.name.as_str());
-    let mut classes: BTreeMap<&str, OurClass<'a>> = BTreeMap::new();
-    for (key, class) in &state.ingress_classes {
-        let controller = class.spec.as_ref().and_then(|s| s.controller.as_deref());
-        if controller == Some(settings.ingress_controller.as_str()) {
-            let object = ObjectRef::new("IngressClass", key.clone());
-            let requested = match annotation(&class.metadata.annotations, IP_ANNOTATION) {
-                Some(text) => ipam::parse_requested(text).unwrap_or_else(|message| {
-                    events.push(PlanEvent::warning(object, "InvalidAddressRequest", message));
-                    Vec::new()
-                }),
-                None => Vec::new(),
-            };
-            classes.insert(
-                key.name.as_str(),
-                OurClass {
-                    key,
-                    class,
-                    requested,
-                    ingresses: Vec::new(),
-                },
-            );
-        }
-    }
+) -> Vec<IngressSite<'a>> {
+    let mut classes = our_classes(state, settings, events);
+    let default_class = default_class(state);
+    let mut own: BTreeMap<Vec<IpAddr>, Vec<OwnRequest<'a>>> = BTreeMap::new();
     for (key, ingress) in &state.ingresses {
         if ingress.metadata.deletion_timestamp.is_some() {
             continue; // being deleted: served no more
@@ -91,59 +72,160 @@ pub(crate) fn ours<'a>(
             .spec
             .as_ref()
             .and_then(|s| s.ingress_class_name.as_deref());
-        let legacy = annotation(&ingress.metadata.annotations, LEGACY_CLASS_ANNOTATION);
+        let legacy = annotation(&ingress.metadata, LEGACY_CLASS_ANNOTATION);
         let Some(class) = named.or(legacy).or(default_class) else {
             continue;
         };
-        if let Some(ours) = classes.get_mut(class) {
-            ours.ingresses.push((key, ingress));
+        let Some(site) = classes.get_mut(class) else {
+            continue;
+        };
+        match own_request(key, ingress, events) {
+            Some(requested) if as_set(&requested) != as_set(&site.requested) => {
+                own.entry(as_set(&requested))
+                    .or_default()
+                    .push((key, ingress, requested));
+            }
+            _ => site.ingresses.push((key, ingress)),
         }
     }
-    let mut found: Vec<OurClass<'a>> = classes
+    let mut sites: Vec<IngressSite<'a>> = classes
         .into_values()
         .filter(|c| !c.ingresses.is_empty())
         .collect();
-    for class in &mut found {
-        class
-            .ingresses
+    for mut members in own.into_values() {
+        members.sort_by(|(ka, a, _), (kb, b, _)| age(&a.metadata, ka).cmp(&age(&b.metadata, kb)));
+        let requested = members
+            .first()
+            .map(|(_, _, r)| r.clone())
+            .unwrap_or_default();
+        sites.push(IngressSite {
+            sharing: Sharing::OwnVips,
+            requested,
+            ingresses: members.into_iter().map(|(k, i, _)| (k, i)).collect(),
+        });
+    }
+    for site in &mut sites {
+        site.ingresses
             .sort_by(|(ka, a), (kb, b)| age(&a.metadata, ka).cmp(&age(&b.metadata, kb)));
     }
-    found
+    sites
 }
 
-type Age<'a> = (
-    bool,
-    Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
-    &'a ObjectKey,
-);
+/// Our IngressClasses by name, each an empty site on the addresses it asks for.
+fn our_classes<'a>(
+    state: &'a ClusterState,
+    settings: &PlannerSettings,
+    events: &mut Vec<PlanEvent>,
+) -> BTreeMap<&'a str, IngressSite<'a>> {
+    let mut classes = BTreeMap::new();
+    for (key, class) in &state.ingress_classes {
+        let controller = class.spec.as_ref().and_then(|s| s.controller.as_deref());
+        if controller != Some(settings.ingress_controller.as_str()) {
+            continue;
+        }
+        let object = ObjectRef::new("IngressClass", key.clone());
+        let requested = match annotation(&class.metadata, IP_ANNOTATION) {
+            Some(text) => ipam::parse_requested(text).unwrap_or_else(|message| {
+                events.push(PlanEvent::warning(object, "InvalidAddressRequest", message));
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let sharing = Sharing::Class { key, class };
+        classes.insert(
+            key.name.as_str(),
+            IngressSite {
+                sharing,
+                requested,
+                ingresses: Vec::new(),
+            },
+        );
+    }
+    classes
+}
+
+/// The oldest IngressClass marked as the default.
+fn default_class(state: &ClusterState) -> Option<&str> {
+    state
+        .ingress_classes
+        .iter()
+        .filter(|(_, c)| annotation(&c.metadata, DEFAULT_CLASS_ANNOTATION) == Some("true"))
+        .min_by(|(ka, a), (kb, b)| age(&a.metadata, ka).cmp(&age(&b.metadata, kb)))
+        .map(|(key, _)| key.name.as_str())
+}
+
+/// The addresses an Ingress's own `edgelb.io/ip` names; `None` when it names none or cannot be read (a Warning).
+fn own_request(
+    key: &ObjectKey,
+    ingress: &Ingress,
+    events: &mut Vec<PlanEvent>,
+) -> Option<Vec<IpAddr>> {
+    let text = annotation(&ingress.metadata, IP_ANNOTATION)?;
+    match ipam::parse_requested(text) {
+        Ok(addresses) if addresses.is_empty() => None,
+        Ok(addresses) => Some(addresses),
+        Err(message) => {
+            let object = ObjectRef::new("Ingress", key.clone());
+            let message = format!("{message}: the Ingress is served on its class's VIPs");
+            events.push(PlanEvent::warning(object, "InvalidAddressRequest", message));
+            None
+        }
+    }
+}
+
+/// Addresses as a set, whatever order and repeats they were written with.
+fn as_set(addresses: &[IpAddr]) -> Vec<IpAddr> {
+    let mut set = addresses.to_vec();
+    set.sort_unstable();
+    set.dedup();
+    set
+}
+
+type Age<'a> = (bool, Option<&'a Time>, &'a ObjectKey);
 
 /// Oldest first; objects without a creation time after all others, then by key.
-fn age<'a>(
-    meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    key: &'a ObjectKey,
-) -> Age<'a> {
+fn age<'a>(meta: &'a ObjectMeta, key: &'a ObjectKey) -> Age<'a> {
     let created = meta.creation_timestamp.as_ref();
     (created.is_none(), created, key)
 }
 
-fn annotation<'a>(
-    annotations: &'a Option<BTreeMap<String, String>>,
-    name: &str,
-) -> Option<&'a str> {
-    annotations.as_ref()?.get(name).map(String::as_str)
+fn annotation<'a>(meta: &'a ObjectMeta, name: &str) -> Option<&'a str> {
+    meta.annotations.as_ref()?.get(name).map(String::as_str)
 }
 
-impl<'a> OurClass<'a> {
+impl<'a> IngressSite<'a> {
+    /// Who holds the site's VIPs: its class, or its oldest Ingress.
     pub fn owner(&self) -> ObjectRef {
-        ObjectRef::new("IngressClass", self.key.clone())
+        match &self.sharing {
+            Sharing::Class { key, .. } => ObjectRef::new("IngressClass", (*key).clone()),
+            Sharing::OwnVips => {
+                let oldest = self.ingresses.first().map(|(key, _)| (*key).clone());
+                ObjectRef::new("Ingress", oldest.unwrap_or_else(|| ObjectKey::new("", "")))
+            }
+        }
     }
 
-    /// The class's Ingresses, oldest first.
+    /// The site's Ingresses, oldest first.
     pub fn ingress_keys(&self) -> impl Iterator<Item = &'a ObjectKey> + '_ {
         self.ingresses.iter().map(|(key, _)| *key)
     }
 
-    /// The class's VIPs: what it asks for, else one per family that has a VIP pool (IPv4 when none has).
+    /// The name of the site's listener on `port` for `family`.
+    pub fn listener_name(&self, port: u16, family: IpFamily) -> String {
+        match &self.sharing {
+            Sharing::Class { key, .. } => names::ingress_listener(&key.name, port, family),
+            Sharing::OwnVips => {
+                let (namespace, name) = self
+                    .ingresses
+                    .first()
+                    .map_or(("", ""), |(k, _)| (k.namespace.as_str(), k.name.as_str()));
+                names::own_vip_listener(namespace, name, port, family)
+            }
+        }
+    }
+
+    /// The site's VIPs: what it asks for, else (a class) one per family that has a VIP pool (IPv4 when none has).
+    /// What the Ingresses' status shows is the record that keeps them where they are across restarts.
     pub fn claim(&self, settings: &PlannerSettings) -> Claim {
         let mut families: Vec<IpFamily> = if self.requested.is_empty() {
             settings.vip_pools.iter().map(|p| p.family()).collect()
@@ -162,191 +244,37 @@ impl<'a> OurClass<'a> {
             .flatten()
             .filter_map(|i| i.ip.as_deref()?.trim().parse().ok())
             .collect();
+        let created = match &self.sharing {
+            Sharing::Class { class, .. } => class.metadata.creation_timestamp.clone(),
+            Sharing::OwnVips => self
+                .ingresses
+                .first()
+                .and_then(|(_, i)| i.metadata.creation_timestamp.clone()),
+        };
         Claim {
             owner: self.owner(),
-            created: self.class.metadata.creation_timestamp.clone(),
+            created,
             families,
             requested: self.requested.clone(),
             records,
         }
     }
 
-    /// The L7 listeners on `vips` and the certificates they use.
-    pub fn build(
-        &self,
-        state: &ClusterState,
-        vips: &[IpAddr],
-        book: &mut PoolBook<'_>,
-        events: &mut Vec<PlanEvent>,
-        conflicts: &mut Vec<Conflict>,
-    ) -> Built {
-        let mut report = Report { events, conflicts };
-        let site = site::merge(&self.ingresses, state, &mut report);
-        let mut built = Built::default();
-        for &vip in vips {
-            let family = IpFamily::of(vip);
-            let mut resolve =
-                |route: &Route<'_>, by: &ObjectKey| pool_of(state, route, by, book, &mut report);
-            let default_pool = site
-                .default_backend
-                .as_ref()
-                .map(|h| resolve(&h.value, h.by));
-            let (http_hosts, https_hosts) = virtual_hosts(&site, &mut resolve);
-            let listener = |port: u16, tls: bool, hosts: Vec<VirtualHost>| L7Listener {
-                name: names::ingress_listener(&self.key.name, port, family),
-                vip,
-                port,
-                tls,
-                default_certificate: site
-                    .default_certificate
-                    .as_ref()
-                    .filter(|_| tls)
-                    .map(|h| h.value.clone()),
-                hosts,
-                default_pool: default_pool.clone(),
-                redirect_to_https: false,
-            };
-            built.listeners.push(listener(HTTP_PORT, false, http_hosts));
-            if site.tls {
-                built
-                    .listeners
-                    .push(listener(HTTPS_PORT, true, https_hosts));
+    /// The same events for every Ingress of a shared own-VIP site: what the allocator says about the owner (its
+    /// oldest Ingress) concerns them all.
+    pub fn tell_members(&self, told: &[PlanEvent]) -> Vec<PlanEvent> {
+        if matches!(self.sharing, Sharing::Class { .. }) {
+            return Vec::new();
+        }
+        let owner = self.owner();
+        let mut copies = Vec::new();
+        for event in told.iter().filter(|e| e.object == owner) {
+            for key in self.ingress_keys().skip(1) {
+                let mut copy = event.clone();
+                copy.object = ObjectRef::new("Ingress", key.clone());
+                copies.push(copy);
             }
         }
-        if !vips.is_empty() {
-            built.certificates = certificates_in_use(&site);
-        }
-        built
+        copies
     }
-}
-
-/// The site's hosts for HTTP (those with routes, no certificates) and for HTTPS (all, with their certificates).
-fn virtual_hosts(
-    site: &Site<'_>,
-    resolve: &mut dyn FnMut(&Route<'_>, &ObjectKey) -> String,
-) -> (Vec<VirtualHost>, Vec<VirtualHost>) {
-    let mut http = Vec::new();
-    let mut https = Vec::new();
-    for (host, entry) in &site.hosts {
-        let routes: Vec<HttpRoute> = entry
-            .routes
-            .iter()
-            .map(|((path, _), held)| HttpRoute {
-                path: path.clone(),
-                path_type: held.value.path_type,
-                pool: resolve(&held.value, held.by),
-                origin: format!("ingress {}", held.by),
-            })
-            .collect();
-        if !routes.is_empty() {
-            http.push(VirtualHost {
-                host: host.clone(),
-                certificate: None,
-                routes: routes.clone(),
-            });
-        }
-        https.push(VirtualHost {
-            host: host.clone(),
-            certificate: entry.certificate.as_ref().map(|h| h.value.clone()),
-            routes,
-        });
-    }
-    (http, https)
-}
-
-/// The certificates that won a host or the default, sorted by name.
-fn certificates_in_use(site: &Site<'_>) -> Vec<Certificate> {
-    let mut used: Vec<&str> = site
-        .hosts
-        .values()
-        .filter_map(|h| h.certificate.as_ref())
-        .chain(site.default_certificate.as_ref())
-        .map(|h| h.value.as_str())
-        .collect();
-    used.sort_unstable();
-    used.dedup();
-    used.into_iter()
-        .filter_map(|name| site.certificates.get(name).cloned())
-        .collect()
-}
-
-/// The pool a route's backend resolves to; a backend that cannot be served gets an empty pool (L7 answers 503) and
-/// a Warning on the Ingress. L7 opens its own upstream connections, so the pool is of the Service's first IP
-/// family whatever the listener's: a NodePort of a single-stack IPv4 Service is not open on the nodes' IPv6
-/// addresses.
-fn pool_of(
-    state: &ClusterState,
-    route: &Route<'_>,
-    ingress: &ObjectKey,
-    book: &mut PoolBook<'_>,
-    report: &mut Report<'_>,
-) -> String {
-    let Some(backend) = route.backend.service.as_ref() else {
-        let message =
-            "a resource backend is not supported: only Service backends are served".to_string();
-        report.warn(ingress, "UnsupportedBackend", message);
-        return book.missing(
-            &ObjectKey::new(route.namespace, "resource"),
-            "backend",
-            IpFamily::IPv4,
-        );
-    };
-    let key = ObjectKey::new(route.namespace, backend.name.clone());
-    let wanted = backend.port.as_ref();
-    let number = wanted.and_then(|p| p.number);
-    let port_name = wanted
-        .and_then(|p| p.name.as_deref())
-        .filter(|n| !n.is_empty());
-    let label = match (number, port_name) {
-        (Some(n), _) => n.to_string(),
-        (None, Some(name)) => name.to_string(),
-        (None, None) => "port".to_string(),
-    };
-    let mut missing = |reason: &'static str, message: String, report: &mut Report<'_>| {
-        report.warn(
-            ingress,
-            reason,
-            format!("{message}: requests routed to it are answered 503"),
-        );
-        book.missing(&key, &label, IpFamily::IPv4)
-    };
-    let Some(service) = state.services.get(&key) else {
-        return missing(
-            "ServiceNotFound",
-            format!("backend Service {key} does not exist"),
-            report,
-        );
-    };
-    let spec = service.spec.as_ref();
-    let family = spec
-        .and_then(|s| s.ip_families.as_ref())
-        .and_then(|f| f.first())
-        .and_then(|f| IpFamily::parse(f))
-        .unwrap_or(IpFamily::IPv4);
-    if spec.and_then(|s| s.type_.as_deref()) == Some("ExternalName") {
-        let message =
-            format!("backend Service {key} is of type ExternalName, which edgelb does not serve");
-        return missing("ExternalNameSkipped", message, report);
-    }
-    let ports = spec.and_then(|s| s.ports.as_deref()).unwrap_or_default();
-    let found = ports.iter().find(|p| match (number, port_name) {
-        (Some(n), _) => p.port == n,
-        (None, Some(name)) => p.name.as_deref() == Some(name),
-        (None, None) => false,
-    });
-    let Some(port) = found else {
-        return missing(
-            "ServicePortNotFound",
-            format!("backend Service {key} has no port {label}"),
-            report,
-        );
-    };
-    if port.protocol.as_deref().unwrap_or("TCP") != "TCP" {
-        return missing(
-            "UnsupportedProtocol",
-            format!("backend Service {key} port {label} is not TCP"),
-            report,
-        );
-    }
-    book.service_port(&key, service, port, Protocol::Tcp, family, report.events)
 }

@@ -1,4 +1,4 @@
-//! VIP allocation: which address each Service (or Ingress class) is served on.
+//! VIP allocation: which address each Service, IngressClass or Ingress with VIPs of its own is served on.
 //!
 //! An owner keeps what it holds: first the address the previous plan gave it, then the one its status records
 //! (`status.loadBalancer.ingress[].ip`), as long as that address is still in a VIP pool (or is what it asks for).
@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::{IpFamily, PlanEvent, VipRange, IP_ANNOTATION};
 use crate::model::ObjectRef;
 
-/// The VIPs each owner holds, keyed by `Kind/namespace/name` (`Service/default/web`, `IngressClass/edgelb`).
+/// The VIPs each owner holds, keyed by `Kind/namespace/name` (`Service/default/web`, `IngressClass/edgelb`,
+/// `Ingress/shop/web` for the oldest Ingress of those on VIPs of their own).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Allocations(BTreeMap<String, Vec<IpAddr>>);

@@ -5,14 +5,15 @@
 //! [`PlanEvent`]s (the control process logs them; against a cluster they become Kubernetes Events).
 //!
 //! - `services`: LoadBalancer Services of our class → VIP claims and L4 listeners;
-//! - `ingress`, `site`, `certificates`: Ingresses of our IngressClasses → VIP claims, L7 listeners, routes and
-//!   certificates;
+//! - `ingress`, `site`, `ingress_listeners`, `certificates`: Ingresses of our IngressClasses → sites that share
+//!   VIPs (a class's, or Ingresses on VIPs of their own), VIP claims, L7 listeners, routes and certificates;
 //! - `pools`, `endpoints`, `nodes`: the backends of a Service port (nodes + NodePort or pods + target port);
 //! - `ipam`, `vip_range`: VIPs from pools, requests and records; `names`: the pools' and listeners' names.
 
 mod certificates;
 mod endpoints;
 mod ingress;
+mod ingress_listeners;
 mod ipam;
 mod names;
 mod nodes;
@@ -34,8 +35,11 @@ pub use ipam::Allocations;
 pub use names::object_name;
 pub use vip_range::{VipRange, VipRangeError};
 
-/// The annotation that asks for VIPs (comma-separated, at most one per family), on a Service or an IngressClass.
+/// The annotation that asks for VIPs (comma-separated, at most one per family), on a Service, an IngressClass or
+/// an Ingress (which then has VIPs of its own instead of its class's).
 pub const IP_ANNOTATION: &str = "edgelb.io/ip";
+/// The annotation (`"true"`) on an Ingress with `tls` that redirects plain HTTP requests for its TLS hosts to HTTPS.
+pub const SSL_REDIRECT_ANNOTATION: &str = "edgelb.io/ssl-redirect";
 /// The default `spec.loadBalancerClass` of the Services edgelb serves.
 pub const DEFAULT_LOAD_BALANCER_CLASS: &str = "edgelb.io/slb";
 /// The default `spec.controller` of the IngressClasses edgelb serves.
@@ -203,9 +207,10 @@ pub fn plan(state: &ClusterState, settings: &PlannerSettings, allocations: &Allo
     let mut events = Vec::new();
     let mut conflicts = Vec::new();
     let services = services::ours(state, settings, &mut events);
-    let ingress_classes = ingress::ours(state, settings, &mut events);
+    let sites = ingress::ours(state, settings, &mut events);
     let mut claims: Vec<ipam::Claim> = services.iter().map(services::LbService::claim).collect();
-    claims.extend(ingress_classes.iter().map(|class| class.claim(settings)));
+    claims.extend(sites.iter().map(|site| site.claim(settings)));
+    let told_before = events.len();
     let allocations = ipam::allocate(
         &claims,
         &settings.vip_pools,
@@ -213,15 +218,20 @@ pub fn plan(state: &ClusterState, settings: &PlannerSettings, allocations: &Allo
         state.complete,
         &mut events,
     );
+    let copies: Vec<PlanEvent> = sites
+        .iter()
+        .flat_map(|site| site.tell_members(&events[told_before..]))
+        .collect();
+    events.extend(copies);
 
     let mut status_addresses = BTreeMap::new();
     for service in &services {
         let owner = service.owner();
         status_addresses.insert(owner.clone(), allocations.addresses(&owner).to_vec());
     }
-    for class in &ingress_classes {
-        let vips = allocations.addresses(&class.owner());
-        for key in class.ingress_keys() {
+    for site in &sites {
+        let vips = allocations.addresses(&site.owner());
+        for key in site.ingress_keys() {
             status_addresses.insert(ObjectRef::new("Ingress", key.clone()), vips.to_vec());
         }
     }
@@ -234,9 +244,10 @@ pub fn plan(state: &ClusterState, settings: &PlannerSettings, allocations: &Allo
             .listeners
             .extend(service.listeners(vips, &mut book, &mut events));
     }
-    for class in &ingress_classes {
-        let vips = allocations.addresses(&class.owner());
-        let built = class.build(state, vips, &mut book, &mut events, &mut conflicts);
+    for site in &sites {
+        let vips = allocations.addresses(&site.owner());
+        let built =
+            ingress_listeners::build(site, state, vips, &mut book, &mut events, &mut conflicts);
         desired.l7.extend(built.listeners);
         desired.certificates.extend(built.certificates);
     }

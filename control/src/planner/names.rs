@@ -34,6 +34,15 @@ pub(crate) fn ingress_listener(class: &str, port: u16, family: IpFamily) -> Stri
     object_name(&format!("ing-{class}-{port}{}", family_suffix(family)))
 }
 
+/// The L7 listener of Ingresses on VIPs of their own (`edgelb.io/ip`), named after the oldest of them:
+/// `ingress-<ns>.<name>-<port>[-v6]`. The `ingress-` prefix keeps it apart from every class's `ing-` name.
+pub(crate) fn own_vip_listener(namespace: &str, name: &str, port: u16, family: IpFamily) -> String {
+    object_name(&format!(
+        "ingress-{namespace}.{name}-{port}{}",
+        family_suffix(family)
+    ))
+}
+
 /// The certificate from a TLS Secret: `tls-<ns>.<secret>`.
 pub(crate) fn certificate(namespace: &str, secret: &str) -> String {
     object_name(&format!("tls-{namespace}.{secret}"))
@@ -112,6 +121,10 @@ mod tests {
             ingress_listener("edgelb", 443, IpFamily::IPv6),
             "ing-edgelb-443-v6"
         );
+        assert_eq!(
+            own_vip_listener("shop", "web", 80, IpFamily::IPv6),
+            "ingress-shop.web-80-v6"
+        );
         assert_eq!(certificate("shop", "shop.tls"), "tls-shop.shop.tls");
     }
 
@@ -123,6 +136,19 @@ mod tests {
             (a.as_str(), b.as_str()),
             ("svc-a-b.c-80-tcp", "svc-a.b-c-80-tcp")
         );
+    }
+
+    #[test]
+    fn own_vip_listeners_never_take_a_class_listener_name() {
+        // IngressClass names are DNS subdomains: dots allowed, so a class can look like `<ns>.<name>`.
+        let class = ingress_listener("shop.web", 80, IpFamily::IPv4);
+        let own = own_vip_listener("shop", "web", 80, IpFamily::IPv4);
+        assert_eq!(
+            (class.as_str(), own.as_str()),
+            ("ing-shop.web-80", "ingress-shop.web-80")
+        );
+        let class = ingress_listener("ress-shop.web", 80, IpFamily::IPv4);
+        assert_ne!(class, own);
     }
 
     #[test]

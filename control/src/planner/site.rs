@@ -1,18 +1,24 @@
-//! Merging the Ingresses of one class into a site: hosts, their routes and certificates, the default backend.
+//! Merging the Ingresses that share VIPs into a site: hosts, their routes and certificates, the default backend,
+//! and which hosts plain HTTP redirects to HTTPS.
 //!
 //! Ingresses are visited oldest first; a host+path, a host's certificate or the default backend that an older
 //! Ingress holds is not taken over: the younger one gets a Warning event and a [`Conflict`] entry. Hosts are exact
 //! names or `*.` wildcards as Ingress allows them; a path is Exact, or Prefix-like (`Prefix` and
 //! `ImplementationSpecific` conflict with each other). A TLS Secret that is missing or unfit is reported and its
 //! hosts served without a certificate of their own.
+//!
+//! `edgelb.io/ssl-redirect: "true"` on an Ingress with `tls` redirects the hosts it holds the TLS of: a host's TLS
+//! is held by the Ingress whose certificate it has, else by the oldest Ingress that lists it under `tls`. So a
+//! host whose rules come from several Ingresses redirects when the one holding its TLS asks, whoever added the
+//! rules. A `tls` entry without hosts (the default certificate) redirects nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use edgelb_config::desired::{Certificate, PathType};
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend, IngressRule, IngressTLS};
 
 use super::certificates;
-use super::{Conflict, PlanEvent};
+use super::{Conflict, PlanEvent, SSL_REDIRECT_ANNOTATION};
 use crate::model::{ClusterState, ObjectKey, ObjectRef};
 
 /// Something an Ingress holds in the merged site, and which Ingress.
@@ -33,11 +39,13 @@ pub(crate) struct Route<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Host<'a> {
     pub(crate) certificate: Option<Held<'a, String>>,
+    /// The oldest Ingress that lists the host under `tls` (whether or not its Secret is usable).
+    pub(crate) tls_listed_by: Option<&'a ObjectKey>,
     /// By path and whether it is exact (Prefix and ImplementationSpecific are one kind).
     pub(crate) routes: BTreeMap<(String, bool), Held<'a, Route<'a>>>,
 }
 
-/// Every Ingress of a class merged, before the backends are resolved per family.
+/// The Ingresses of one set of VIPs merged, before the backends are resolved per family.
 #[derive(Debug, Default)]
 pub(crate) struct Site<'a> {
     pub(crate) hosts: BTreeMap<String, Host<'a>>,
@@ -45,6 +53,20 @@ pub(crate) struct Site<'a> {
     pub(crate) default_certificate: Option<Held<'a, String>>,
     pub(crate) tls: bool,
     pub(crate) certificates: BTreeMap<String, Certificate>,
+    /// The Ingresses (with `tls`) that ask for `edgelb.io/ssl-redirect`.
+    pub(crate) redirecting: BTreeSet<&'a ObjectKey>,
+}
+
+impl Host<'_> {
+    /// Whether plain HTTP requests for this host are redirected: the Ingress holding its TLS asks for it.
+    pub(crate) fn redirects(&self, site: &Site<'_>) -> bool {
+        let holder = self
+            .certificate
+            .as_ref()
+            .map(|held| held.by)
+            .or(self.tls_listed_by);
+        holder.is_some_and(|by| site.redirecting.contains(by))
+    }
 }
 
 /// Where conflicts and events go while merging.
@@ -98,7 +120,7 @@ impl PartialEq for Route<'_> {
     }
 }
 
-/// Every Ingress of a class (oldest first) merged into one site.
+/// The Ingresses of one set of VIPs (oldest first) merged into one site.
 pub(crate) fn merge<'a>(
     ingresses: &[(&'a ObjectKey, &'a Ingress)],
     state: &ClusterState,
@@ -109,6 +131,10 @@ pub(crate) fn merge<'a>(
         let Some(spec) = ingress.spec.as_ref() else {
             continue;
         };
+        let has_tls = spec.tls.as_ref().is_some_and(|t| !t.is_empty());
+        if ssl_redirect(key, ingress, has_tls, report) {
+            site.redirecting.insert(key);
+        }
         for tls in spec.tls.iter().flatten() {
             site.add_tls(key, tls, state, report);
         }
@@ -167,6 +193,7 @@ impl<'a> Site<'a> {
                 continue;
             }
             let entry = self.hosts.entry(host.clone()).or_default();
+            entry.tls_listed_by.get_or_insert(key);
             if let Some(name) = certificate.clone() {
                 let what = format!("the certificate of host {host}");
                 report.take(
@@ -225,6 +252,39 @@ impl<'a> Site<'a> {
             if let Some(held) = slot {
                 routes.insert(at, held);
             }
+        }
+    }
+}
+
+/// Whether `ingress` asks for (and can have) `edgelb.io/ssl-redirect`; a value other than `true`/`false`, or the
+/// annotation on an Ingress without `tls`, is a Warning and no redirect.
+fn ssl_redirect(
+    key: &ObjectKey,
+    ingress: &Ingress,
+    has_tls: bool,
+    report: &mut Report<'_>,
+) -> bool {
+    let value = ingress
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(SSL_REDIRECT_ANNOTATION));
+    match value.map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") if has_tls => true,
+        Some("true") => {
+            let message = format!(
+                "{SSL_REDIRECT_ANNOTATION} is \"true\" but the Ingress has no tls: nothing is redirected"
+            );
+            report.warn(key, "InvalidAnnotation", message);
+            false
+        }
+        Some(other) => {
+            let message = format!(
+                "{SSL_REDIRECT_ANNOTATION}: {other:?} is not \"true\" or \"false\": nothing is redirected"
+            );
+            report.warn(key, "InvalidAnnotation", message);
+            false
         }
     }
 }

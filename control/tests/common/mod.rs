@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use edgelb_config::desired::{DesiredListener, DesiredState};
+use edgelb_config::desired::{DesiredListener, DesiredState, L7Listener};
 use edgelb_config::ApplianceConfig;
 use edgelb_control::model::ClusterState;
 use edgelb_control::planner::{self, Allocations, BackendMode, Plan, PlannerSettings};
@@ -120,4 +120,60 @@ pub fn assert_accepted(desired: &DesiredState) {
     if let Err(e) = edgelb_config::desired::apply(&lab_config(), desired) {
         panic!("the lab config refuses the plan: {e}");
     }
+}
+
+pub fn l7<'p>(plan: &'p Plan, name: &str) -> &'p L7Listener {
+    plan.desired
+        .l7
+        .iter()
+        .find(|l| l.name == name)
+        .unwrap_or_else(|| panic!("no L7 listener {name}"))
+}
+
+/// The L7 listeners as `name vip:port`.
+pub fn l7_sockets(plan: &Plan) -> Vec<String> {
+    plan.desired
+        .l7
+        .iter()
+        .map(|l| format!("{} {}", l.name, std::net::SocketAddr::new(l.vip, l.port)))
+        .collect()
+}
+
+/// Each host as `host [certificate]` (and ` -> 308 https` when redirected) and its routes as
+/// `path (type) -> pool <- origin`.
+pub fn site(listener: &L7Listener) -> Vec<String> {
+    let mut lines = Vec::new();
+    for h in &listener.hosts {
+        let redirect = if h.redirect_to_https {
+            " -> 308 https"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "{} [{}]{redirect}",
+            h.host,
+            h.certificate.as_deref().unwrap_or("-")
+        ));
+        for r in &h.routes {
+            lines.push(format!(
+                "  {} ({:?}) -> {} <- {}",
+                r.path, r.path_type, r.pool, r.origin
+            ));
+        }
+    }
+    lines
+}
+
+/// What `status.loadBalancer.ingress` of each Ingress should show, as `namespace/name ip ip`.
+pub fn ingress_status(plan: &Plan) -> Vec<String> {
+    plan.status_addresses
+        .iter()
+        .filter(|(object, _)| object.kind == "Ingress")
+        .map(|(object, ips)| {
+            let ips: Vec<String> = ips.iter().map(ToString::to_string).collect();
+            format!("{} {}", object.key, ips.join(" "))
+                .trim_end()
+                .to_string()
+        })
+        .collect()
 }

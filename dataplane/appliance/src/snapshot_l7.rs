@@ -79,8 +79,7 @@ pub fn build(
                 host: h.host.clone(),
                 certificate: h.certificate.clone(),
                 routes,
-                // Set from the desired state once it carries per-host redirects.
-                redirect_to_https: false,
+                redirect_to_https: h.redirect_to_https,
             });
         }
         let default_pool = match &l.default_pool {
