@@ -32,7 +32,7 @@ certs_generate() {
             -subj "/O=edgelb lab/CN=${names%% *}" -keyout "${LAB_CERT_DIR}/${name}.key" \
             -out "${LAB_CERT_DIR}/${name}.csr" 2>/dev/null || die "openssl could not make the key of ${name}"
         openssl x509 -req -in "${LAB_CERT_DIR}/${name}.csr" -CA "${LAB_CA}" -CAkey "${LAB_CERT_DIR}/ca.key" \
-            -CAcreateserial -days 30 -out "${LAB_CERT_DIR}/${name}.pem" \
+            -CAserial "${LAB_CERT_DIR}/ca.srl" -CAcreateserial -days 30 -out "${LAB_CERT_DIR}/${name}.pem" \
             -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "${san}") 2>/dev/null ||
             die "openssl could not sign the certificate of ${name}"
         rm -f "${LAB_CERT_DIR}/${name}.csr"
