@@ -31,7 +31,7 @@ impl Default for L7Config {
     fn default() -> Self {
         Self {
             max_connections_per_core: 16_384,
-            idle_upstreams_per_backend: 32,
+            idle_upstreams_per_backend: 128,
             max_request_head: 16_384,
             max_request_body: 64 * 1024 * 1024,
             client_buffers: L7Buffers {
@@ -95,7 +95,7 @@ mod tests {
                 l7.max_request_head,
                 l7.max_request_body
             ),
-            (16_384, 32, 16_384, 67_108_864)
+            (16_384, 128, 16_384, 67_108_864)
         );
         assert_eq!(
             (l7.client_buffers, l7.upstream_buffers),

@@ -174,6 +174,65 @@ fn ingress_hosts_paths_and_certificates() -> Result<()> {
         "wildcard: {code} {body:?}"
     );
 
+    // An Ingress with its own VIP (23-ingress-own-vip.yaml): its rules there, HTTPS for its TLS host, and
+    // plain HTTP for that host redirected (edgelb.io/ssl-redirect).
+    let out = lab.run(
+        "client",
+        &[
+            "curl",
+            "-sS",
+            "--max-time",
+            "3",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "-H",
+            "Host: secure.example.test",
+            "http://198.18.10.21/cart?x=1",
+        ],
+    )?;
+    ensure!(
+        out == "308 https://secure.example.test/cart?x=1",
+        "redirect: {out:?}"
+    );
+    let resolve = "secure.example.test:443:198.18.10.21";
+    let answer = lab.run(
+        "client",
+        &[
+            "curl",
+            "-sS",
+            "--max-time",
+            "3",
+            "--cacert",
+            &ca(),
+            "--resolve",
+            resolve,
+            "https://secure.example.test/own",
+        ],
+    )?;
+    ensure!(
+        answer.contains("port=30080") && answer.contains("path=/own"),
+        "{answer:?}"
+    );
+    let url = "http://198.18.10.21/page";
+    let answer = lab.run(
+        "client",
+        &[
+            "curl",
+            "-sS",
+            "--max-time",
+            "3",
+            "-H",
+            "Host: own.example.test",
+            url,
+        ],
+    )?;
+    ensure!(
+        answer.contains("host=own.example.test") && answer.contains("proto=http"),
+        "{answer:?}"
+    );
+
     // The path-matching table of the Kubernetes Ingress documentation, end to end.
     path_table(&lab)?;
 

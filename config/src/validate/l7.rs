@@ -144,7 +144,7 @@ mod tests {
                 "max_connections_per_core: 1000000",
             )
             .replace(
-                "idle_upstreams_per_backend: 32",
+                "idle_upstreams_per_backend: 128",
                 "idle_upstreams_per_backend: 0",
             )
             .replace("max_request_head: 16384", "max_request_head: 65536")
@@ -232,7 +232,7 @@ mod tests {
         );
         assert_problem(
             &base_with(
-                "idle_upstreams_per_backend: 32",
+                "idle_upstreams_per_backend: 128",
                 "idle_upstreams_per_backend: 4097",
             ),
             "l7.idle_upstreams_per_backend",

@@ -99,7 +99,7 @@ listeners:
     pool: pool-http6
 l7:
   max_connections_per_core: 16384
-  idle_upstreams_per_backend: 32
+  idle_upstreams_per_backend: 128
   max_request_head: 16384
   max_request_body: 67108864
   client_buffers: {rx: 16384, tx: 32768}

@@ -216,7 +216,7 @@ mod tests {
         };
         c.drop(DropReason::Ipv4Fragment);
         let all: Vec<_> = c.iter().collect();
-        assert_eq!(all.len(), 50 + 2 * 9 + 18 + DropReason::COUNT);
+        assert_eq!(all.len(), 50 + 2 * 9 + 19 + DropReason::COUNT);
         assert!(all.contains(&("arp_learned", 4)));
         assert!(all.contains(&("drop_ipv4_fragment", 1)));
         assert!(all.contains(&("drop_no_route", 0)));

@@ -151,6 +151,17 @@ fn a_refused_connection_is_retried_and_the_client_never_sees_it() {
         assert!(!answer.contains("backend=1"));
     }
     assert_eq!(w.counter("l7_answered_5xx"), 0);
+    // After its first refusal, backend 1 is left out for a while (passive health): no more tries.
+    assert_eq!(w.counter("l7_upstream_connect_failures"), 1);
+    assert_eq!(w.counter("l7_retries"), 1);
+    // Once the back-off is over it is tried again (and refused again, for longer).
+    w.advance(Duration::from_secs(1));
+    for i in 0..6 {
+        let c = w.connect(40210 + i);
+        w.send(c, GET);
+        assert!(w.read(c).starts_with("HTTP/1.1 200 OK"));
+    }
+    assert_eq!(w.counter("l7_upstream_connect_failures"), 2);
 }
 
 #[test]
@@ -255,4 +266,59 @@ fn a_response_cut_short_by_its_backend_resets_the_client_and_frees_the_session()
     let c = w.connect(40601);
     w.send(c, GET);
     assert!(w.read(c).starts_with("HTTP/1.1 200 OK"));
+}
+
+#[test]
+fn a_clients_segments_are_handled_by_one_core_and_handed_there_by_the_other() {
+    use edgelb_engine::testing::{ethernet, ipv4, tcp_segment, TcpSpec};
+    use edgelb_engine::CoreId;
+    use lab::*;
+    let mut cores = [
+        l7_lab_on(64, CoreId { index: 0, count: 2 }),
+        l7_lab_on(64, CoreId { index: 1, count: 2 }),
+    ];
+    let mut handled = [0usize; 2];
+    for port in 41000..41040u16 {
+        let spec = TcpSpec {
+            flags: 0x02,
+            ..TcpSpec::new(port, 80)
+        };
+        let seg = tcp_segment(
+            core::net::IpAddr::V4(CLIENT_V4),
+            core::net::IpAddr::V4(L7_VIP_V4),
+            &spec,
+        );
+        let frame = ethernet(
+            PORT0_MAC,
+            CLIENT_MAC,
+            None,
+            0x0800,
+            &ipv4(CLIENT_V4, L7_VIP_V4, 6, 64, &seg),
+        );
+        let mut owners = Vec::new();
+        for (i, lab) in cores.iter_mut().enumerate() {
+            let sent = lab.rx(OUTSIDE, &frame);
+            let handed = std::mem::take(&mut lab.io.handed_off);
+            match (sent.len(), handed.as_slice()) {
+                // This core owns it: its SYN-ACK goes out.
+                (1, []) => owners.push(i),
+                // The other core owns it: handed there untouched.
+                (0, [(to, _, bytes)]) => {
+                    assert_eq!(usize::from(*to), 1 - i, "port {port}");
+                    assert_eq!(bytes, &frame);
+                }
+                other => panic!("port {port}, core {i}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            owners.len(),
+            1,
+            "port {port}: exactly one owner, {owners:?}"
+        );
+        handled[owners[0]] += 1;
+    }
+    assert!(
+        handled[0] >= 10 && handled[1] >= 10,
+        "connections spread over both cores: {handled:?}"
+    );
 }

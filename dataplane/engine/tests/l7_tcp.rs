@@ -632,3 +632,35 @@ fn abort_in_time_wait_sends_no_rst_and_lets_time_wait_finish() {
     pair.advance_to(pair.now + Duration::from_secs(11));
     assert_eq!(pair.client.connection_count(), 0);
 }
+
+#[test]
+fn at_the_limit_the_oldest_time_wait_slot_is_recycled() {
+    let vip = VIP;
+    let client_config = TcpConfig {
+        max_connections: 2,
+        ..config()
+    };
+    let mut pair = Pair::new(config(), client_config, vip);
+    // Two connections the client closes first: both wait out TIME-WAIT in the client's two slots.
+    for port in [41000, 41001] {
+        let local = format!("198.18.3.1:{port}");
+        let (c, s) = pair.establish(&local, vip);
+        pair.client.close(c).unwrap();
+        assert!(pair.run_until(Duration::from_secs(1), |p| p
+            .server_events
+            .contains(&TcpEvent::PeerClosed(s))));
+        pair.server.close(s).unwrap();
+        assert!(pair.run_until(Duration::from_secs(1), |p| p
+            .client_events
+            .iter()
+            .any(|e| matches!(e, TcpEvent::Closed { conn, .. } if *conn == c))));
+    }
+    assert_eq!(pair.client.connection_count(), 2, "both in TIME-WAIT");
+    // A third connection takes the oldest TIME-WAIT slot instead of failing at the limit.
+    let c = pair.connect("198.18.3.1:41002", vip);
+    assert!(pair.run_until(Duration::from_secs(1), |p| p
+        .client_events
+        .contains(&TcpEvent::Connected(c))));
+    assert_eq!(pair.client.counters().time_wait_recycled, 1);
+    assert_eq!(pair.client.connection_count(), 2);
+}

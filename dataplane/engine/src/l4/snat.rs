@@ -134,6 +134,28 @@ pub fn owner(core: CoreId, rss: Option<&RssSpec>, key: &FlowKey) -> Option<u16> 
     }
 }
 
+/// The core that owns a client's connection to an L7 listener (`key` as it arrives: client → VIP), so that
+/// every segment of it is handled where its TCP state lives. With RSS, the queue the NIC picks (no hand-off
+/// at all); without, a hash of the client's address and port (its source port alone would not do: Linux
+/// prefers even ports for `connect`).
+#[inline]
+pub fn client_owner(core: CoreId, rss: Option<&RssSpec>, key: &FlowKey) -> Option<u16> {
+    match rss {
+        Some(_) => owner(core, rss, key),
+        None => {
+            let ip = match key.src {
+                IpAddr::V4(a) => u64::from(u32::from(a)),
+                IpAddr::V6(a) => {
+                    let bits = u128::from(a);
+                    (bits as u64) ^ ((bits >> 64) as u64)
+                }
+            };
+            let hash = avalanche(ip ^ (u64::from(key.sport) << 32));
+            Some((hash % u64::from(core.count.max(1))) as u16)
+        }
+    }
+}
+
 /// The return traffic of a flow: from `backend`:`backend_port` to `snat`:(the port to pick).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReturnPath {

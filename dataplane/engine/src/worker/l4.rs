@@ -99,10 +99,27 @@ impl<B: PacketBuffer> Worker<B> {
         }
         if proto == Proto::Tcp && self.l7.is_some() {
             let sport = be16(l4, 0).ok_or(DropReason::L4Truncated)?;
-            if self.is_l7(
+            let (src, dst) = (
                 SocketAddr::new(ip.src, sport),
                 SocketAddr::new(ip.dst, dport),
-            ) {
+            );
+            if self.is_l7_listener(dst) {
+                // A client's segments all go to the core that owns its connection.
+                let key = FlowKey {
+                    src: ip.src,
+                    dst: ip.dst,
+                    sport,
+                    dport,
+                    proto,
+                };
+                let rss = self.local.snapshot.l4.rss(rx.port.index());
+                let owner = snat::client_owner(self.core, rss, &key);
+                if !rx.handed_off && owner.is_some_and(|o| o != self.core.index) {
+                    return self.hand_off(rx, owner, buf, io, DropReason::L7NoConnection);
+                }
+                return self.receive_l7(now, rx, ip, buf, io);
+            }
+            if self.is_l7_upstream(src, dst) {
                 return self.receive_l7(now, rx, ip, buf, io);
             }
         }

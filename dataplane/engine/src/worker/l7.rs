@@ -96,13 +96,18 @@ impl<B: PacketBuffer> Worker<B> {
         }
     }
 
-    /// Whether a TCP segment from `src` to `dst` is the proxy's: to an L7 listener, or on one of its
-    /// upstream connections.
-    pub(super) fn is_l7(&self, src: SocketAddr, dst: SocketAddr) -> bool {
-        let Some(proxy) = self.l7.as_deref() else {
-            return false;
-        };
-        proxy.snapshot().listener_at(dst).is_some() || proxy.has_connection(dst, src)
+    /// Whether `dst` is an L7 listener.
+    pub(super) fn is_l7_listener(&self, dst: SocketAddr) -> bool {
+        self.l7
+            .as_deref()
+            .is_some_and(|p| p.snapshot().listener_at(dst).is_some())
+    }
+
+    /// Whether a segment from `src` to `dst` belongs to one of this core's upstream connections.
+    pub(super) fn is_l7_upstream(&self, src: SocketAddr, dst: SocketAddr) -> bool {
+        self.l7
+            .as_deref()
+            .is_some_and(|p| p.has_connection(dst, src))
     }
 
     /// Gives the frame's IP packet to the proxy and sends what it answers.

@@ -441,6 +441,11 @@ pub const L7_VIP_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 10, 20);
 /// The lab with an HTTP listener on [`L7_VIP_V4`]:80 (every host and path to the web pool), its proxy
 /// holding at most `max_connections` TCP connections.
 pub fn l7_lab(max_connections: usize) -> Lab {
+    l7_lab_on(max_connections, CoreId::SOLE)
+}
+
+/// [`l7_lab`] running as worker `core`.
+pub fn l7_lab_on(max_connections: usize, core: CoreId) -> Lab {
     use edgelb_engine::l7::router::{PathType, PoolId, Route};
     use edgelb_engine::l7::snapshot::{
         BackendInput, HostInput, L7Input, L7Snapshot, ListenerInput, PoolInput,
@@ -486,7 +491,7 @@ pub fn l7_lab(max_connections: usize) -> Lab {
     snapshot.validate().unwrap();
     let mut capacity = lab_capacity();
     capacity.l7.tcp.max_connections = max_connections;
-    let mut lab = Lab::with(snapshot, capacity);
+    let mut lab = Lab::with_core(snapshot, capacity, core);
     lab.know_everyone();
     lab
 }

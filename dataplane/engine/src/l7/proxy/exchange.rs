@@ -106,7 +106,7 @@ impl L7Proxy {
             return;
         };
         out.commit(n);
-        let Some(backend) = self.pick_backend(pool, None) else {
+        let Some(backend) = self.pick_backend(now, pool, None) else {
             self.bufs.put(out);
             c.l7_no_backend += 1;
             let keep = head.keep_alive && head.framing == Framing::None;

@@ -14,6 +14,7 @@
 mod buf;
 mod client;
 mod exchange;
+mod health;
 mod output;
 mod session;
 mod upstream;
@@ -75,7 +76,7 @@ impl Default for ProxyConfig {
                 max_head: 16 * 1024,
                 max_body: 64 * 1024 * 1024,
             },
-            idle_per_backend: 32,
+            idle_per_backend: 128,
             header_timeout: Duration::from_secs(20),
             keepalive_timeout: Duration::from_secs(60),
         }
@@ -123,6 +124,8 @@ pub struct L7Proxy {
     idle: HashMap<SocketAddr, Vec<ConnId>>,
     /// Requests in flight per backend (least outstanding requests wins).
     outstanding: HashMap<SocketAddr, u32>,
+    /// Backends whose connections failed to open lately.
+    health: health::Health,
     bufs: BufPool,
     /// Size of every buffer of `bufs`.
     buf_size: usize,
@@ -160,6 +163,7 @@ impl L7Proxy {
             sessions: (0..slots).map(|_| None).collect(),
             idle: HashMap::new(),
             outstanding: HashMap::new(),
+            health: health::Health::default(),
             bufs: BufPool::new(buf_size, 4096),
             buf_size,
             out: Output::default(),
@@ -312,8 +316,13 @@ impl L7Proxy {
             TcpEvent::Accepted { conn, listener } => self.accept(now, conn, listener, c),
             TcpEvent::Connected(conn) => {
                 if let Some(client) = self.upstream_client(conn) {
+                    let mut opened = None;
                     if let Some(ex) = self.session_mut(client).and_then(|s| s.exchange.as_mut()) {
                         ex.connected = true;
+                        opened = Some(ex.backend);
+                    }
+                    if let Some(backend) = opened {
+                        self.health.succeeded(backend);
                     }
                     self.pump(now, client, source, c);
                 }
@@ -347,6 +356,13 @@ impl L7Proxy {
                 if let Some(client) = self.upstream_client(conn) {
                     self.set_link(conn, Link::Free);
                     c.l7_upstream_connect_failures += 1;
+                    let failed = self
+                        .session_mut(client)
+                        .and_then(|s| s.exchange.as_ref())
+                        .map(|ex| ex.backend);
+                    if let Some(backend) = failed {
+                        self.health.failed(backend, now);
+                    }
                     self.upstream_lost(now, client, conn, reason, source, c);
                 }
             }

@@ -15,10 +15,11 @@ use super::session::{Exchange, Response, Session};
 use super::{L7Proxy, Link, UpstreamSource};
 
 impl L7Proxy {
-    /// The active backend of `pool` with the fewest requests in flight per unit of weight, `avoid`
-    /// excluded when another one exists.
+    /// The active backend of `pool` with the fewest requests in flight per unit of weight; `avoid` and
+    /// backends that failed lately (`health`) only when no other one is left.
     pub(super) fn pick_backend(
         &mut self,
+        now: Instant,
         pool: PoolId,
         avoid: Option<SocketAddr>,
     ) -> Option<SocketAddr> {
@@ -38,8 +39,10 @@ impl L7Proxy {
             if !b.active || b.weight == 0 {
                 continue;
             }
-            if Some(b.addr) == avoid {
-                fallback = Some(b.addr);
+            if Some(b.addr) == avoid || self.health.is_down(b.addr, now) {
+                if fallback.is_none() || Some(b.addr) != avoid {
+                    fallback = Some(b.addr);
+                }
                 continue;
             }
             let load = u64::from(self.outstanding.get(&b.addr).copied().unwrap_or(0));
@@ -356,7 +359,7 @@ impl L7Proxy {
                 let old = ex.backend;
                 let pool = ex.pool;
                 self.release_backend(old);
-                match self.pick_backend(pool, Some(old)) {
+                match self.pick_backend(now, pool, Some(old)) {
                     Some(next) => {
                         if let Some(ex) = s.exchange.as_mut() {
                             ex.backend = next;

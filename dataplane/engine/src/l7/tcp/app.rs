@@ -36,7 +36,7 @@ impl TcpEndpoint {
         if self.demux.contains_key(&key) {
             return Err(ConnectError::InUse);
         }
-        if self.connection_count() >= self.config.max_connections {
+        if self.connection_count() >= self.config.max_connections && !self.recycle_time_wait() {
             return Err(ConnectError::Limit);
         }
         let index = self

@@ -60,6 +60,8 @@ tcp_counters! {
     bad_packets,
     /// Client SYNs that replaced a connection in TIME-WAIT with the same four-tuple.
     time_wait_reused,
+    /// TIME-WAIT slots freed early because the endpoint was at its connection limit.
+    time_wait_recycled,
 }
 
 #[cfg(test)]
@@ -87,6 +89,7 @@ mod tests {
             no_connection: 16,
             bad_packets: 17,
             time_wait_reused: 18,
+            time_wait_recycled: 19,
         };
         let mut sum = one;
         sum.add(&one);

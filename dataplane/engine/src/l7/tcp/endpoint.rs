@@ -59,6 +59,10 @@ pub struct TcpEndpoint {
     pub(super) ready: VecDeque<u32>,
     /// Slots with output queued by the caller (`send`, `recv`, `close`, `abort`), each at most once.
     pub(super) dirty: Vec<u32>,
+    /// Slots that entered TIME-WAIT, oldest first (with their generation: stale entries are skipped).
+    /// At the connection limit the oldest is recycled, as Linux does beyond `tcp_max_tw_buckets`: a
+    /// socket waiting out 2MSL must not keep a client or an upstream connection from opening.
+    pub(super) time_wait: VecDeque<(u32, u32)>,
     pub(super) counters: TcpCounters,
     /// The latest `now` the caller gave (for `send`'s activity stamp).
     pub(super) now: Instant,
@@ -118,6 +122,7 @@ impl TcpEndpoint {
             pool: SocketPool::new(config),
             timers: TimerHeap::new(max),
             ready: VecDeque::with_capacity(max),
+            time_wait: VecDeque::with_capacity(max),
             dirty: Vec::with_capacity(max),
             counters: TcpCounters::default(),
             now: Instant::ZERO,
@@ -259,7 +264,7 @@ impl TcpEndpoint {
         app: AppState,
         setup: impl FnOnce(&mut smoltcp::socket::tcp::Socket<'static>, &mut Interface) -> bool,
     ) -> Option<u32> {
-        if self.connection_count() >= self.config.max_connections {
+        if self.connection_count() >= self.config.max_connections && !self.recycle_time_wait() {
             return None;
         }
         let mut socket = self.pool.take(role);
@@ -448,6 +453,28 @@ impl TcpEndpoint {
                     .is_some_and(|x| x.generation == g && x.scheduled == Some(at))
             },
         );
+    }
+
+    /// Frees the oldest slot still in TIME-WAIT whose id the caller has let go; false if there is none.
+    pub(super) fn recycle_time_wait(&mut self) -> bool {
+        while let Some((index, generation)) = self.time_wait.pop_front() {
+            let Some(slot) = self.slots.get(index as usize) else {
+                continue;
+            };
+            let waiting = slot.generation == generation
+                && slot.socket().is_some_and(|s| s.state() == State::TimeWait)
+                && slot
+                    .conn
+                    .as_ref()
+                    .is_some_and(|c| c.app == AppState::Detached);
+            if waiting {
+                self.release_socket(index);
+                self.try_free(index);
+                self.counters.time_wait_recycled += 1;
+                return true;
+            }
+        }
+        false
     }
 
     /// A client SYN for a four-tuple in TIME-WAIT on the accepting side: take the old socket out of

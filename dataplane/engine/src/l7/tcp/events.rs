@@ -104,6 +104,10 @@ impl TcpEndpoint {
         }
         if (gone || after.state == State::TimeWait) && !conn.terminal {
             conn.terminal = true;
+            if after.state == State::TimeWait && self.time_wait.len() < self.config.max_connections
+            {
+                self.time_wait.push_back((index, slot.generation));
+            }
             let orderly = !rst
                 && matches!(
                     before.state,
