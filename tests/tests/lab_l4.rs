@@ -78,10 +78,18 @@ fn new_connections_spread_over_the_nodes(lab: &Lab) -> Result<()> {
         );
     }
     // Workers republish their counters every 250 ms.
+    let mut seen = 0;
     wait_for(Duration::from_secs(3), || {
-        Ok((total(&lab.status()?, "l4_new_flows") >= 600).then_some(()))
+        seen = total(&lab.status()?, "l4_new_flows");
+        Ok((seen >= 600).then_some(()))
     })
-    .context("the dataplane did not count 600 new flows")?;
+    .with_context(|| {
+        let status = lab
+            .status()
+            .map(|s| s["totals"].to_string())
+            .unwrap_or_default();
+        format!("the dataplane counted {seen} new flows, not 600; totals: {status}")
+    })?;
     Ok(())
 }
 
