@@ -186,6 +186,7 @@ mod tests {
             }],
             default_pool: Some("svc-default.web-80-tcp".into()),
             redirect_to_https: false,
+            proxy_protocol: false,
         });
         let plan = Plan {
             desired,

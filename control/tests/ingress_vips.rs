@@ -258,3 +258,46 @@ fn after_a_restart_the_status_keeps_every_address_where_it_was() {
         ["198.18.10.21".parse::<std::net::IpAddr>().unwrap()]
     );
 }
+
+#[test]
+fn the_class_proxy_protocol_annotation_reaches_its_listeners_only() {
+    let mut state = edgelb_control::source::manifests::load_dir(&examples()).unwrap();
+    let plain = edgelb_control::planner::plan(&state, &settings(), &Default::default());
+    assert!(plain.desired.l7.iter().all(|l| !l.proxy_protocol));
+    let key = edgelb_control::model::ObjectKey::cluster("edgelb");
+    let class = state.ingress_classes.get_mut(&key).unwrap();
+    class
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(
+            edgelb_control::planner::PROXY_PROTOCOL_ANNOTATION.into(),
+            "v2".into(),
+        );
+    let plan = edgelb_control::planner::plan(&state, &settings(), &Default::default());
+    let flags: Vec<(&str, bool)> = plan
+        .desired
+        .l7
+        .iter()
+        .map(|l| (l.name.as_str(), l.proxy_protocol))
+        .collect();
+    // The class's listeners send PROXY v2; the Ingress on VIPs of its own (23-ingress-own-vip.yaml) does not ask.
+    assert!(
+        flags
+            .iter()
+            .filter(|(n, _)| n.starts_with("ing-edgelb"))
+            .all(|(_, p)| *p),
+        "{flags:?}"
+    );
+    assert!(
+        flags
+            .iter()
+            .filter(|(n, _)| n.starts_with("ingress-"))
+            .all(|(_, p)| !*p),
+        "{flags:?}"
+    );
+    assert!(
+        flags.iter().any(|(n, _)| n.starts_with("ingress-")),
+        "{flags:?}"
+    );
+}

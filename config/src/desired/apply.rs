@@ -198,6 +198,7 @@ mod tests {
             hosts: vec![],
             default_pool: None,
             redirect_to_https: false,
+            proxy_protocol: false,
         });
         let err = apply(&base(), &d).unwrap_err().to_string();
         assert_eq!(err, "desired state generation 5 (from manifests:k8s): l7[0].default_certificate: no certificate \"nope\"");

@@ -30,6 +30,10 @@ pub struct L7Listener {
     /// Answer every plain HTTP request with a redirect to HTTPS (a host's own flag does it for that host only).
     #[serde(default)]
     pub redirect_to_https: bool,
+    /// Start every upstream connection with a PROXY protocol v2 header naming the client (an upstream connection
+    /// then carries one client's requests only: none is kept alive for others).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub proxy_protocol: bool,
 }
 
 /// Requests for one host name: exact (`foo.example.com`), a wildcard of one label (`*.example.com`) or any (`""`).
@@ -260,6 +264,7 @@ mod tests {
             }],
             default_pool: None,
             redirect_to_https: false,
+            proxy_protocol: false,
         });
         s
     }

@@ -29,6 +29,9 @@ use crate::model::{ClusterState, ObjectKey, ObjectRef};
 const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 /// The annotation older Ingresses name their class with.
 const LEGACY_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
+/// `v2` on an IngressClass (or on the oldest Ingress of a site with its own VIPs): the site's upstream
+/// connections start with a PROXY protocol v2 header naming the client.
+pub const PROXY_PROTOCOL_ANNOTATION: &str = "edgelb.io/proxy-protocol";
 
 /// Ingresses that share VIPs, oldest first: a class's, or those that ask for the same addresses.
 #[derive(Debug)]
@@ -203,6 +206,16 @@ impl<'a> IngressSite<'a> {
                 ObjectRef::new("Ingress", oldest.unwrap_or_else(|| ObjectKey::new("", "")))
             }
         }
+    }
+
+    /// Whether the site's listeners send a PROXY protocol v2 header to the backends: the class's
+    /// `edgelb.io/proxy-protocol: v2` annotation, or the oldest Ingress's on a site of its own.
+    pub fn proxy_protocol(&self) -> bool {
+        let meta = match &self.sharing {
+            Sharing::Class { class, .. } => Some(&class.metadata),
+            Sharing::OwnVips => self.ingresses.first().map(|(_, i)| &i.metadata),
+        };
+        meta.and_then(|m| annotation(m, PROXY_PROTOCOL_ANNOTATION)) == Some("v2")
     }
 
     /// The site's Ingresses, oldest first.

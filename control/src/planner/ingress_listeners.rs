@@ -61,6 +61,7 @@ pub(crate) fn build(
             hosts,
             default_pool: default_pool.clone(),
             redirect_to_https: false,
+            proxy_protocol: ingresses.proxy_protocol(),
         };
         built.listeners.push(listener(HTTP_PORT, false, http_hosts));
         if site.tls {

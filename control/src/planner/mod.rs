@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ClusterState, ObjectRef};
 
+pub use ingress::PROXY_PROTOCOL_ANNOTATION;
 pub use ipam::Allocations;
 pub use names::object_name;
 pub use vip_range::{VipRange, VipRangeError};

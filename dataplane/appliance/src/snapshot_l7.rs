@@ -96,6 +96,7 @@ pub fn build(
             hosts,
             default_pool,
             redirect_to_https: l.redirect_to_https,
+            proxy_protocol: l.proxy_protocol,
         });
     }
     let certificates = desired

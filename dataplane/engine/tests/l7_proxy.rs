@@ -21,7 +21,7 @@ fn a_request_is_routed_to_a_backend_and_its_answer_relayed() {
     let answer = w.read(c);
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
     assert!(
-        answer.contains("path=/shop/cart?id=1 xff=198.18.0.9 proto=http\n"),
+        answer.contains("path=/shop/cart?id=1 xff=198.18.0.9 proto=http proxy=\n"),
         "{answer:?}"
     );
     assert!(answer.contains("Content-Length: "), "{answer:?}");
@@ -321,4 +321,19 @@ fn a_clients_segments_are_handled_by_one_core_and_handed_there_by_the_other() {
         handled[0] >= 10 && handled[1] >= 10,
         "connections spread over both cores: {handled:?}"
     );
+}
+
+#[test]
+fn a_proxy_protocol_listener_names_the_client_to_the_backend_on_each_connection() {
+    let mut w = World::with_proxy_protocol();
+    let c = w.connect(40700);
+    for _ in 0..3 {
+        w.send(c, GET);
+        let answer = w.read(c);
+        assert!(answer.contains("proxy=198.18.0.9:40700\n"), "{answer:?}");
+    }
+    // An upstream connection that named one client is never reused for a request, even the same client's.
+    assert_eq!(w.counter("l7_upstream_reused"), 0);
+    assert_eq!(w.counter("l7_upstream_connects"), 3);
+    assert_eq!(w.backends.iter().map(|b| b.accepted).sum::<usize>(), 3);
 }

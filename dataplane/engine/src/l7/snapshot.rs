@@ -31,6 +31,8 @@ pub struct ListenerInput {
     pub default_pool: Option<PoolId>,
     /// Answer every request with a redirect to HTTPS.
     pub redirect_to_https: bool,
+    /// Start each upstream connection with a PROXY protocol v2 header naming the client.
+    pub proxy_protocol: bool,
 }
 
 /// A host of a listener: its pattern, its certificate and its routes.
@@ -119,6 +121,8 @@ pub struct L7Listener {
     pub redirect_to_https: bool,
     /// Per host of the router (same index): redirect its requests to HTTPS.
     pub host_redirects: Vec<bool>,
+    /// Upstream connections start with a PROXY protocol v2 header (and serve one client only).
+    pub proxy_protocol: bool,
 }
 
 impl L7Listener {
@@ -224,6 +228,7 @@ impl L7Snapshot {
                 router,
                 redirect_to_https: l.redirect_to_https,
                 host_redirects: l.hosts.iter().map(|h| h.redirect_to_https).collect(),
+                proxy_protocol: l.proxy_protocol,
             });
         }
         Ok(Self {

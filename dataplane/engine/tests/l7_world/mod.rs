@@ -40,6 +40,8 @@ pub struct Backend {
     pub behaviour: Behaviour,
     /// Bytes received per connection, not yet answered.
     pending: HashMap<ConnId, Vec<u8>>,
+    /// The client a connection's PROXY v2 header named (`ip:port`).
+    proxied: HashMap<ConnId, String>,
     /// Requests served, and connections accepted.
     pub requests: usize,
     pub accepted: usize,
@@ -70,7 +72,15 @@ fn port_of(packet: &[u8]) -> IpAddr {
 impl World {
     /// The lab's worker with an HTTP listener on L7_VIP_V4:80 to the three web backends.
     pub fn new() -> Self {
-        let lab = l7_lab(1024);
+        Self::with_lab(l7_lab(1024))
+    }
+
+    /// [`World::new`] with the listener sending PROXY v2 headers to the backends.
+    pub fn with_proxy_protocol() -> Self {
+        Self::with_lab(l7_lab_with(1024, edgelb_engine::CoreId::SOLE, true))
+    }
+
+    fn with_lab(lab: Lab) -> Self {
         let backends = WEB_V4
             .iter()
             .enumerate()
@@ -81,6 +91,7 @@ impl World {
                     tcp,
                     behaviour: Behaviour::Serve,
                     pending: HashMap::new(),
+                    proxied: HashMap::new(),
                     requests: 0,
                     accepted: 0,
                     index,
@@ -286,6 +297,7 @@ impl Backend {
         }
         let conns: Vec<ConnId> = self.pending.keys().copied().collect();
         for conn in conns {
+            self.take_proxy_header(conn);
             loop {
                 let Some(buf) = self.pending.get_mut(&conn) else {
                     break;
@@ -316,7 +328,7 @@ impl Backend {
                     }
                     Behaviour::Serve | Behaviour::Chunked | Behaviour::Silent => {
                         self.requests += 1;
-                        let answer = self.answer(&head);
+                        let answer = self.answer(&head, conn);
                         let _ = self.tcp.send(conn, answer.as_bytes());
                     }
                 }
@@ -327,12 +339,31 @@ impl Backend {
         out
     }
 
-    fn answer(&self, head: &str) -> String {
+    /// A PROXY v2 header (TCP over IPv4) at the start of a connection's bytes: parsed and removed.
+    fn take_proxy_header(&mut self, conn: ConnId) {
+        let Some(buf) = self.pending.get_mut(&conn) else {
+            return;
+        };
+        if buf.len() < 28 || buf[..12] != edgelb_engine::l7::http::PROXY_V2_SIGNATURE {
+            return;
+        }
+        assert_eq!(
+            (buf[12], buf[13], u16::from_be_bytes([buf[14], buf[15]])),
+            (0x21, 0x11, 12)
+        );
+        let src = core::net::Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19]);
+        let sport = u16::from_be_bytes([buf[24], buf[25]]);
+        self.proxied.insert(conn, format!("{src}:{sport}"));
+        buf.drain(..28);
+    }
+
+    fn answer(&self, head: &str, conn: ConnId) -> String {
+        let proxied = self.proxied.get(&conn).cloned().unwrap_or_default();
         let path = head.split(' ').nth(1).unwrap_or("?");
         let xff = header(head, "x-forwarded-for").unwrap_or_default();
         let proto = header(head, "x-forwarded-proto").unwrap_or_default();
         let body = format!(
-            "backend={} path={path} xff={xff} proto={proto}\n",
+            "backend={} path={path} xff={xff} proto={proto} proxy={proxied}\n",
             self.index + 1
         );
         match self.behaviour {

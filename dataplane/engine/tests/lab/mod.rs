@@ -441,11 +441,16 @@ pub const L7_VIP_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 10, 20);
 /// The lab with an HTTP listener on [`L7_VIP_V4`]:80 (every host and path to the web pool), its proxy
 /// holding at most `max_connections` TCP connections.
 pub fn l7_lab(max_connections: usize) -> Lab {
-    l7_lab_on(max_connections, CoreId::SOLE)
+    l7_lab_with(max_connections, CoreId::SOLE, false)
 }
 
 /// [`l7_lab`] running as worker `core`.
 pub fn l7_lab_on(max_connections: usize, core: CoreId) -> Lab {
+    l7_lab_with(max_connections, core, false)
+}
+
+/// [`l7_lab`] running as worker `core`, its listener sending PROXY v2 headers upstream when `proxy_protocol`.
+pub fn l7_lab_with(max_connections: usize, core: CoreId, proxy_protocol: bool) -> Lab {
     use edgelb_engine::l7::router::{PathType, PoolId, Route};
     use edgelb_engine::l7::snapshot::{
         BackendInput, HostInput, L7Input, L7Snapshot, ListenerInput, PoolInput,
@@ -469,6 +474,7 @@ pub fn l7_lab_on(max_connections: usize, core: CoreId) -> Lab {
             }],
             default_pool: None,
             redirect_to_https: false,
+            proxy_protocol,
         }],
         pools: vec![PoolInput {
             name: "web".into(),

@@ -4,8 +4,8 @@
 
 use crate::counters::Counters;
 use crate::l7::http::{
-    parse_request, rewrite_request, write_redirect_to_https, Answer, BodyDecoder, Forwarding,
-    Framing, RequestHead,
+    parse_request, rewrite_request, write_proxy_v2, write_redirect_to_https, Answer, BodyDecoder,
+    Forwarding, Framing, RequestHead,
 };
 use crate::l7::router::PoolId;
 use crate::time::Instant;
@@ -78,17 +78,21 @@ impl L7Proxy {
             s.inbuf.consume(head.head_len);
             return true;
         };
-        self.forward(now, s, &head, pool, source, c);
+        let proxy_protocol = listener.proxy_protocol;
+        self.forward(now, s, &head, pool, proxy_protocol, source, c);
         true
     }
 
-    /// Rewrites the head for the upstream and connects (or reuses a kept-alive connection).
+    /// Rewrites the head for the upstream (behind a PROXY v2 header when the listener asks) and connects (or
+    /// reuses a kept-alive connection).
+    #[allow(clippy::too_many_arguments)]
     fn forward(
         &mut self,
         now: Instant,
         s: &mut Session,
         head: &RequestHead,
         pool: PoolId,
+        proxy_protocol: bool,
         source: &mut dyn UpstreamSource,
         c: &mut Counters,
     ) {
@@ -99,6 +103,16 @@ impl L7Proxy {
             allow_upgrade: false,
         };
         let mut out = self.bufs.get();
+        if proxy_protocol {
+            match write_proxy_v2(s.remote, s.local, out.free_mut()) {
+                Ok(n) => out.commit(n),
+                Err(_) => {
+                    self.bufs.put(out);
+                    self.answer(s, Answer::HeaderFieldsTooLarge, false, c);
+                    return;
+                }
+            }
+        }
         let written = rewrite_request(s.inbuf.data(), head, &fwd, out.free_mut());
         let Ok(n) = written else {
             self.bufs.put(out);
@@ -131,6 +145,7 @@ impl L7Proxy {
             response_started: false,
             upstream_reusable: false,
             upstream_eof: false,
+            proxy_protocol,
         });
         self.take_backend(backend);
         self.open_upstream(now, s, source, c);
@@ -179,7 +194,12 @@ impl L7Proxy {
         c.l7_responses += 1;
         self.release_backend(ex.backend);
         if let Some(up) = ex.upstream {
-            if ex.upstream_reusable && !ex.upstream_eof && ex.respbuf.is_empty() {
+            // An upstream connection that began with a PROXY header names this client: never another's.
+            if ex.upstream_reusable
+                && !ex.upstream_eof
+                && ex.respbuf.is_empty()
+                && !ex.proxy_protocol
+            {
                 self.keep_idle(up, ex.backend);
             } else {
                 self.set_link(up, Link::Free);

@@ -93,6 +93,8 @@ pub(super) struct Exchange {
     pub(super) upstream_reusable: bool,
     /// The upstream sent FIN.
     pub(super) upstream_eof: bool,
+    /// `head` starts with a PROXY protocol v2 header: the upstream connection is this client's alone.
+    pub(super) proxy_protocol: bool,
 }
 
 impl Exchange {

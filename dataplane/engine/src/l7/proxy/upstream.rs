@@ -79,7 +79,12 @@ impl L7Proxy {
         ex.attempts += 1;
         ex.head_sent = 0;
         let backend = ex.backend;
-        if let Some(conn) = self.take_idle(backend) {
+        let reusable = if ex.proxy_protocol {
+            None
+        } else {
+            self.take_idle(backend)
+        };
+        if let Some(conn) = reusable {
             ex.upstream = Some(conn);
             ex.connected = true;
             self.set_link(conn, Link::Upstream { client: s.client });
