@@ -266,115 +266,36 @@ struct Row {
     matches: bool,
 }
 
+#[rustfmt::skip]
 const TABLE: &[Row] = &[
+    Row { rules: &[("/", "Prefix", true)], request: "/any/path", matches: true },
+    Row { rules: &[("/foo", "Exact", true)], request: "/foo", matches: true },
+    Row { rules: &[("/foo", "Exact", true)], request: "/bar", matches: false },
+    Row { rules: &[("/foo", "Exact", true)], request: "/foo/", matches: false },
+    Row { rules: &[("/foo/", "Exact", true)], request: "/foo", matches: false },
+    Row { rules: &[("/foo", "Prefix", true)], request: "/foo", matches: true },
+    Row { rules: &[("/foo", "Prefix", true)], request: "/foo/", matches: true },
+    Row { rules: &[("/foo/", "Prefix", true)], request: "/foo", matches: true },
+    Row { rules: &[("/foo/", "Prefix", true)], request: "/foo/", matches: true },
+    Row { rules: &[("/aaa/bb", "Prefix", true)], request: "/aaa/bbb", matches: false },
+    Row { rules: &[("/aaa/bbb", "Prefix", true)], request: "/aaa/bbb", matches: true },
+    Row { rules: &[("/aaa/bbb/", "Prefix", true)], request: "/aaa/bbb", matches: true },
+    Row { rules: &[("/aaa/bbb", "Prefix", true)], request: "/aaa/bbb/", matches: true },
+    Row { rules: &[("/aaa/bbb", "Prefix", true)], request: "/aaa/bbb/ccc", matches: true },
+    Row { rules: &[("/aaa/bbb", "Prefix", true)], request: "/aaa/bbbxyz", matches: false },
+    Row { rules: &[("/", "Prefix", false), ("/aaa", "Prefix", true)], request: "/aaa/ccc", matches: true },
     Row {
-        rules: &[("/", "Prefix", true)],
-        request: "/any/path",
-        matches: true,
-    },
-    Row {
-        rules: &[("/foo", "Exact", true)],
-        request: "/foo",
-        matches: true,
-    },
-    Row {
-        rules: &[("/foo", "Exact", true)],
-        request: "/bar",
-        matches: false,
-    },
-    Row {
-        rules: &[("/foo", "Exact", true)],
-        request: "/foo/",
-        matches: false,
-    },
-    Row {
-        rules: &[("/foo/", "Exact", true)],
-        request: "/foo",
-        matches: false,
-    },
-    Row {
-        rules: &[("/foo", "Prefix", true)],
-        request: "/foo",
-        matches: true,
-    },
-    Row {
-        rules: &[("/foo", "Prefix", true)],
-        request: "/foo/",
-        matches: true,
-    },
-    Row {
-        rules: &[("/foo/", "Prefix", true)],
-        request: "/foo",
-        matches: true,
-    },
-    Row {
-        rules: &[("/foo/", "Prefix", true)],
-        request: "/foo/",
-        matches: true,
-    },
-    Row {
-        rules: &[("/aaa/bb", "Prefix", true)],
-        request: "/aaa/bbb",
-        matches: false,
-    },
-    Row {
-        rules: &[("/aaa/bbb", "Prefix", true)],
+        rules: &[("/", "Prefix", false), ("/aaa", "Prefix", false), ("/aaa/bbb", "Prefix", true)],
         request: "/aaa/bbb",
         matches: true,
     },
     Row {
-        rules: &[("/aaa/bbb/", "Prefix", true)],
-        request: "/aaa/bbb",
-        matches: true,
-    },
-    Row {
-        rules: &[("/aaa/bbb", "Prefix", true)],
-        request: "/aaa/bbb/",
-        matches: true,
-    },
-    Row {
-        rules: &[("/aaa/bbb", "Prefix", true)],
-        request: "/aaa/bbb/ccc",
-        matches: true,
-    },
-    Row {
-        rules: &[("/aaa/bbb", "Prefix", true)],
-        request: "/aaa/bbbxyz",
-        matches: false,
-    },
-    Row {
-        rules: &[("/", "Prefix", false), ("/aaa", "Prefix", true)],
-        request: "/aaa/ccc",
-        matches: true,
-    },
-    Row {
-        rules: &[
-            ("/", "Prefix", false),
-            ("/aaa", "Prefix", false),
-            ("/aaa/bbb", "Prefix", true),
-        ],
-        request: "/aaa/bbb",
-        matches: true,
-    },
-    Row {
-        rules: &[
-            ("/", "Prefix", true),
-            ("/aaa", "Prefix", false),
-            ("/aaa/bbb", "Prefix", false),
-        ],
+        rules: &[("/", "Prefix", true), ("/aaa", "Prefix", false), ("/aaa/bbb", "Prefix", false)],
         request: "/ccc",
         matches: true,
     },
-    Row {
-        rules: &[("/aaa", "Prefix", true)],
-        request: "/ccc",
-        matches: false,
-    },
-    Row {
-        rules: &[("/foo", "Prefix", false), ("/foo", "Exact", true)],
-        request: "/foo",
-        matches: true,
-    },
+    Row { rules: &[("/aaa", "Prefix", true)], request: "/ccc", matches: false },
+    Row { rules: &[("/foo", "Prefix", false), ("/foo", "Exact", true)], request: "/foo", matches: true },
 ];
 
 /// Writes one Ingress with a host per row (the expected rule to demo-web's port 443, NodePort 30081; the other
