@@ -13,6 +13,7 @@ use crate::l4::L4Snapshot;
 use crate::l7::snapshot::L7Snapshot;
 use crate::maglev::MaglevError;
 use crate::PortId;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Immutable configuration the workers run with.
@@ -180,6 +181,18 @@ pub enum SnapshotError {
     L7BadBackend { pool: String, backend: SocketAddr },
 }
 
+/// What the appliance owns, for checking that no backend is one of its own addresses.
+struct Owned {
+    snat: SnatSources,
+    addresses: HashSet<IpAddr>,
+}
+
+impl Owned {
+    fn contains(&self, ip: IpAddr) -> bool {
+        self.snat.contains(ip) || self.addresses.contains(&ip)
+    }
+}
+
 impl Snapshot {
     /// Checks everything the workers rely on.
     pub fn validate(&self) -> Result<(), SnapshotError> {
@@ -194,22 +207,38 @@ impl Snapshot {
             return Err(SnapshotError::BadVip(*vip));
         }
         self.neighbour.validate()?;
-        self.validate_l4()?;
-        self.validate_l7()
+        let owned = Owned {
+            snat: SnatSources::derive(self),
+            addresses: self.owned_addresses(),
+        };
+        self.validate_l4(&owned)?;
+        self.validate_l7(&owned)
+    }
+
+    /// Every address the appliance owns besides SNAT: one set, since a snapshot may hold 10,000 listeners and
+    /// 100,000 backends to check against it.
+    fn owned_addresses(&self) -> HashSet<IpAddr> {
+        let mut addresses: HashSet<IpAddr> = self.vips.iter().copied().collect();
+        addresses.extend(self.l4.listeners().iter().map(|l| l.vip));
+        addresses.extend(self.l7.listeners().iter().map(|l| l.addr.ip()));
+        for p in &self.ports {
+            addresses.extend(p.ipv4.iter().map(|(a, _)| IpAddr::V4(*a)));
+            addresses.extend(p.ipv6.iter().map(|(a, _)| IpAddr::V6(*a)));
+        }
+        addresses
     }
 
     /// L7 listeners clear of L4 TCP listeners and of the SNAT ranges; upstream backends not at an address
     /// of the appliance.
-    fn validate_l7(&self) -> Result<(), SnapshotError> {
+    fn validate_l7(&self, owned: &Owned) -> Result<(), SnapshotError> {
         let l7 = &self.l7;
         if l7.is_empty() {
             return Ok(());
         }
-        let snat = SnatSources::derive(self);
         let ports = self.l4.settings().snat_ports;
         for l in l7.listeners() {
             let (vip, port) = (l.addr.ip(), l.addr.port());
-            if ports.contains(port) && snat.contains(vip) {
+            if ports.contains(port) && owned.snat.contains(vip) {
                 return Err(SnapshotError::ListenerInSnatRange {
                     listener: l.name.to_string(),
                     port,
@@ -225,19 +254,9 @@ impl Snapshot {
                 });
             }
         }
-        let mut addresses: std::collections::HashSet<IpAddr> = self.vips.iter().copied().collect();
-        addresses.extend(self.l4.listeners().iter().map(|l| l.vip));
-        addresses.extend(l7.listeners().iter().map(|l| l.addr.ip()));
-        for p in &self.ports {
-            addresses.extend(p.ipv4.iter().map(|(a, _)| IpAddr::V4(*a)));
-            addresses.extend(p.ipv6.iter().map(|(a, _)| IpAddr::V6(*a)));
-        }
         for pool in &l7.input().pools {
             let bad = pool.backends.iter().find(|b| {
-                b.addr.port() == 0
-                    || !is_assignable(b.addr.ip())
-                    || snat.contains(b.addr.ip())
-                    || addresses.contains(&b.addr.ip())
+                b.addr.port() == 0 || !is_assignable(b.addr.ip()) || owned.contains(b.addr.ip())
             });
             if let Some(b) = bad {
                 return Err(SnapshotError::L7BadBackend {
@@ -252,33 +271,24 @@ impl Snapshot {
     /// What the L4 part relies on that depends on the ports (the rest is checked when it is
     /// built): RSS only for existing ports; listeners clear of the SNAT ranges on SNAT addresses;
     /// backends not at an address of the appliance.
-    fn validate_l4(&self) -> Result<(), SnapshotError> {
+    fn validate_l4(&self, owned: &Owned) -> Result<(), SnapshotError> {
         let l4 = &self.l4;
         if l4.rss_ports() > self.ports.len() {
             return Err(SnapshotError::RssUnknownPort(l4.rss_ports()));
         }
-        let snat = SnatSources::derive(self);
         let ports = l4.settings().snat_ports;
         if let Some(l) = l4
             .listeners()
             .iter()
-            .find(|l| ports.contains(l.port) && snat.contains(l.vip))
+            .find(|l| ports.contains(l.port) && owned.snat.contains(l.vip))
         {
             return Err(SnapshotError::ListenerInSnatRange {
                 listener: l.name.clone(),
                 port: l.port,
             });
         }
-        // One set of everything the appliance owns: a snapshot may hold 10,000 listeners and 100,000 backends.
-        let mut addresses: std::collections::HashSet<IpAddr> = self.vips.iter().copied().collect();
-        addresses.extend(l4.listeners().iter().map(|l| l.vip));
-        for p in &self.ports {
-            addresses.extend(p.ipv4.iter().map(|(a, _)| IpAddr::V4(*a)));
-            addresses.extend(p.ipv6.iter().map(|(a, _)| IpAddr::V6(*a)));
-        }
-        let owned = |ip: IpAddr| snat.contains(ip) || addresses.contains(&ip);
         for pool in l4.pools() {
-            if let Some(b) = pool.backends().iter().find(|b| owned(b.addr)) {
+            if let Some(b) = pool.backends().iter().find(|b| owned.contains(b.addr)) {
                 return Err(SnapshotError::BadBackend {
                     pool: pool.name().to_string(),
                     backend: SocketAddr::new(b.addr, b.port),

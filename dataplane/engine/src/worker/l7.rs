@@ -10,6 +10,7 @@ use core::net::SocketAddr;
 use super::l4::IpMeta;
 use super::{Rx, Worker};
 use crate::buffer::PacketBuffer;
+use crate::counters::Counters;
 use crate::flow::{FlowKey, FlowTable, Proto};
 use crate::io::Io;
 use crate::l4::snat::{self, ReturnPath};
@@ -119,25 +120,15 @@ impl<B: PacketBuffer> Worker<B> {
         buf: B,
         io: &mut impl Io<B>,
     ) -> Result<(), DropReason> {
-        let Some(proxy) = self.l7.as_deref_mut() else {
-            return Err(DropReason::NoListener);
-        };
         let packet = buf
             .data()
             .get(rx.l2_len..rx.l2_len + ip.total_len)
             .ok_or(DropReason::L4Truncated)?;
-        let mut source = SnatPicker {
-            routes: &self.routes,
-            local: &self.local,
-            flows: &self.flows,
-            core: self.core,
-            now,
-            spread: self.l7_spread,
-        };
-        let verdict = proxy.handle_packet(now, packet, &mut source, &mut self.counters);
-        self.l7_spread = source.spread;
-        drop(buf);
-        self.send_l7_output(now, io);
+        let verdict = self
+            .run_proxy(now, io, |proxy, source, counters| {
+                proxy.handle_packet(now, packet, source, counters)
+            })
+            .ok_or(DropReason::NoListener)?;
         match verdict {
             PacketVerdict::Consumed | PacketVerdict::ResetSent => Ok(()),
             PacketVerdict::Dropped(TcpDrop::ConnectionLimit) => Err(DropReason::L7ConnectionLimit),
@@ -148,12 +139,23 @@ impl<B: PacketBuffer> Worker<B> {
 
     /// The proxy's timers, when due.
     pub(super) fn poll_l7_timers(&mut self, now: Instant, io: &mut impl Io<B>) {
-        let Some(proxy) = self.l7.as_deref_mut() else {
-            return;
-        };
-        if proxy.next_deadline().is_none_or(|d| d > now) {
+        if self.next_l7_timer().is_none_or(|d| d > now) {
             return;
         }
+        self.run_proxy(now, io, |proxy, source, counters| {
+            proxy.poll_timers(now, source, counters)
+        });
+    }
+
+    /// Runs `work` on the proxy with the SNAT port picker and the counters, then sends what it produced.
+    /// None without a proxy.
+    fn run_proxy<T>(
+        &mut self,
+        now: Instant,
+        io: &mut impl Io<B>,
+        work: impl FnOnce(&mut L7Proxy, &mut dyn UpstreamSource, &mut Counters) -> T,
+    ) -> Option<T> {
+        let proxy = self.l7.as_deref_mut()?;
         let mut source = SnatPicker {
             routes: &self.routes,
             local: &self.local,
@@ -162,9 +164,10 @@ impl<B: PacketBuffer> Worker<B> {
             now,
             spread: self.l7_spread,
         };
-        proxy.poll_timers(now, &mut source, &mut self.counters);
+        let done = work(proxy, &mut source, &mut self.counters);
         self.l7_spread = source.spread;
         self.send_l7_output(now, io);
+        Some(done)
     }
 
     /// When the proxy next has timer work.
