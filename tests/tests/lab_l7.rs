@@ -23,7 +23,12 @@ fn ca() -> String {
 
 /// `curl` from the client: HTTPS to `host` at the VIP (SNI and Host = host), or plain HTTP with a Host header.
 fn https(lab: &Lab, host: &str, path: &str) -> Result<String> {
-    let resolve = format!("{host}:443:{VIP}");
+    https_at(lab, VIP, host, path)
+}
+
+/// [`https`] to `vip`.
+fn https_at(lab: &Lab, vip: &str, host: &str, path: &str) -> Result<String> {
+    let resolve = format!("{host}:443:{vip}");
     let url = format!("https://{host}{path}");
     lab.run(
         "client",
@@ -42,7 +47,12 @@ fn https(lab: &Lab, host: &str, path: &str) -> Result<String> {
 }
 
 fn http(lab: &Lab, host: &str, path: &str) -> Result<(u16, String)> {
-    let url = format!("http://{VIP}{path}");
+    http_at(lab, VIP, host, path)
+}
+
+/// [`http`] to `vip`: the status code and the body.
+fn http_at(lab: &Lab, vip: &str, host: &str, path: &str) -> Result<(u16, String)> {
+    let url = format!("http://{vip}{path}");
     let header = format!("Host: {host}");
     let out = lab.run(
         "client",
@@ -196,40 +206,14 @@ fn ingress_hosts_paths_and_certificates() -> Result<()> {
         out == "308 https://secure.example.test/cart?x=1",
         "redirect: {out:?}"
     );
-    let resolve = "secure.example.test:443:198.18.10.21";
-    let answer = lab.run(
-        "client",
-        &[
-            "curl",
-            "-sS",
-            "--max-time",
-            "3",
-            "--cacert",
-            &ca(),
-            "--resolve",
-            resolve,
-            "https://secure.example.test/own",
-        ],
-    )?;
+    let answer = https_at(&lab, "198.18.10.21", "secure.example.test", "/own")?;
     ensure!(
         answer.contains("port=30080") && answer.contains("path=/own"),
         "{answer:?}"
     );
-    let url = "http://198.18.10.21/page";
-    let answer = lab.run(
-        "client",
-        &[
-            "curl",
-            "-sS",
-            "--max-time",
-            "3",
-            "-H",
-            "Host: own.example.test",
-            url,
-        ],
-    )?;
+    let (code, answer) = http_at(&lab, "198.18.10.21", "own.example.test", "/page")?;
     ensure!(
-        answer.contains("host=own.example.test") && answer.contains("proto=http"),
+        code == 200 && answer.contains("host=own.example.test") && answer.contains("proto=http"),
         "{answer:?}"
     );
 
